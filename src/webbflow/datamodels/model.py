@@ -1,0 +1,281 @@
+"""The data-model base class: arrays, tables and metadata read from and written to JWST FITS.
+
+A subclass declares its arrays (attribute -> EXTNAME, dtype, shape rule) and tables; the base
+class reads any JWST-layout FITS file into them, writes them back (atomically: a temporary
+name renamed when complete) and keeps header keywords it does not know so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from astropy.io import fits
+
+from ..errors import input_error
+from .meta import Meta, by_hdu_keyword, by_path
+
+# Keywords astropy manages itself: never copied into meta or extra_fits.
+_STRUCTURAL = {
+    "SIMPLE", "BITPIX", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER",
+    "BSCALE", "BZERO", "TFIELDS", "CHECKSUM", "DATASUM", "COMMENT", "HISTORY", "",
+}
+
+
+def _is_structural(key: str) -> bool:
+    if key in _STRUCTURAL:
+        return True
+    return key.startswith(("NAXIS", "TTYPE", "TFORM", "TUNIT", "TDIM", "TNULL", "TSCAL",
+                           "TZERO", "TDISP"))
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """How one array attribute is stored.
+
+    ``shape`` says how to build a default when the array is first needed: ``"data"`` (the
+    shape of ``data``), ``"pixel"`` (the last two axes of ``data``), or ``None`` (no default).
+    """
+
+    extname: str
+    dtype: str
+    shape: str | None = "data"
+    default: float = 0.0
+
+
+class DataModel:
+    """Base of every product and reference model.
+
+    Parameters
+    ----------
+    init : str, Path, tuple or None
+        A FITS file to read, a shape for ``data``, or nothing.
+    **arrays
+        Arrays to set by attribute name (``data=...``, ``dq=...``).
+    """
+
+    model_type: ClassVar[str] = "JwstDataModel"
+    arrays: ClassVar[dict[str, ArraySpec]] = {"data": ArraySpec("SCI", "float32", None)}
+    tables: ClassVar[dict[str, str]] = {}
+    #: arrays always written (created from defaults when missing)
+    required: ClassVar[tuple[str, ...]] = ("data",)
+    #: dimensionality the SCI array must have (None: any)
+    ndim: ClassVar[int | None] = None
+    #: primary-header keywords a file must carry to be read as this model
+    required_keywords: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, init: str | os.PathLike | tuple | None = None, **arrays: Any) -> None:
+        object.__setattr__(self, "_arrays", {})
+        object.__setattr__(self, "_tables", {})
+        object.__setattr__(self, "_store", {})
+        object.__setattr__(self, "extra_fits", {})
+        object.__setattr__(self, "extra_hdus", [])
+        self.meta.model_type = self.model_type
+        self.meta.telescope = "JWST"
+        if isinstance(init, tuple):
+            spec = self.arrays["data"]
+            self.data = np.full(init, spec.default, dtype=spec.dtype)
+        elif init is not None:
+            self._read(Path(init))
+        for name, value in arrays.items():
+            setattr(self, name, value)
+
+    # ----------------------------------------------------------------- attributes
+    @property
+    def meta(self) -> Meta:
+        """Metadata view (``model.meta.exposure.ngroups``)."""
+        return Meta(self._store)
+
+    def __getattr__(self, name: str) -> Any:
+        spec = type(self).arrays.get(name)
+        if spec is not None:
+            arr = self._arrays.get(name)
+            if arr is None:
+                arr = self._default_array(name, spec)
+                if arr is not None:
+                    self._arrays[name] = arr
+            return arr
+        if name in type(self).tables:
+            return self._tables.get(name)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        spec = type(self).arrays.get(name)
+        if spec is not None:
+            self._arrays[name] = None if value is None else np.asarray(value, dtype=spec.dtype)
+        elif name in type(self).tables:
+            self._tables[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def has(self, name: str) -> bool:
+        """True when array or table ``name`` holds data (not a default still to be made)."""
+        return self._arrays.get(name) is not None or self._tables.get(name) is not None
+
+    def _default_array(self, name: str, spec: ArraySpec) -> np.ndarray | None:
+        data = self._arrays.get("data")
+        if spec.shape is None or data is None or name == "data":
+            return None
+        shape = data.shape if spec.shape == "data" else data.shape[-2:]
+        return np.full(shape, spec.default, dtype=spec.dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of ``data``."""
+        return self.data.shape
+
+    def copy(self) -> DataModel:
+        """A deep copy (arrays, tables and metadata)."""
+        new = type(self).__new__(type(self))
+        for attr in ("_arrays", "_tables", "_store", "extra_fits", "extra_hdus"):
+            object.__setattr__(new, attr, copy.deepcopy(getattr(self, attr)))
+        for key, value in self.__dict__.items():
+            if key not in new.__dict__:
+                object.__setattr__(new, key, copy.deepcopy(value))
+        return new
+
+    def crds_parameters(self) -> dict[str, str]:
+        """Metadata as CRDS selection parameters: ``{"META.INSTRUMENT.NAME": "NIRCAM", ...}``."""
+        out = {}
+        for path, value in self.meta.items():
+            if value is None or isinstance(value, (dict, list, np.ndarray)):
+                continue
+            if isinstance(value, bool):
+                value = "T" if value else "F"
+            out["META." + path.upper()] = str(value)
+        return out
+
+    def __enter__(self) -> DataModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def close(self) -> None:
+        """Nothing to release: arrays are read into memory."""
+
+    def __repr__(self) -> str:
+        shape = None if self._arrays.get("data") is None else self._arrays["data"].shape
+        return f"<{type(self).__name__}{shape} {self.meta.filename or ''}>"
+
+    # ----------------------------------------------------------------- reading
+    def _read(self, path: Path) -> None:
+        if not path.exists():
+            raise input_error(path, "no such file")
+        try:
+            hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
+        except (OSError, ValueError, TypeError) as exc:
+            raise input_error(path, f"not a readable FITS file ({exc})") from None
+        with hdul, warnings.catch_warnings():
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            self._read_hdul(hdul, path)
+        self.meta.filename = path.name
+
+    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
+        primary = hdul[0].header
+        for key in self.required_keywords:
+            if key not in primary or primary[key] in (None, ""):
+                raise input_error(path, f"primary header has no {key} keyword")
+        names = [h.name.upper() for h in hdul]
+        for name, spec in type(self).arrays.items():
+            if spec.extname in names:
+                raw = hdul[spec.extname].data
+                if raw is not None:
+                    self._arrays[name] = np.ascontiguousarray(raw, dtype=spec.dtype)
+        for name, extname in type(self).tables.items():
+            if extname in names and hdul[extname].data is not None:
+                self._tables[name] = np.asarray(hdul[extname].data).copy()
+        if "data" in type(self).arrays and self._arrays.get("data") is None:
+            raise input_error(path, f"no {type(self).arrays['data'].extname} extension "
+                              "with data")
+        ndim = type(self).ndim
+        if ndim is not None and self._arrays["data"].ndim != ndim:
+            raise input_error(path, f"{type(self).arrays['data'].extname} has "
+                              f"{self._arrays['data'].ndim} dimensions, "
+                              f"{type(self).__name__} needs {ndim}")
+        self._read_headers(hdul)
+        known = {s.extname for s in type(self).arrays.values()} | set(type(self).tables.values())
+        for hdu in hdul[1:]:
+            if hdu.name.upper() not in known and hdu.name.upper() != "ASDF":
+                self.extra_hdus.append(hdu.copy())
+
+    def _read_headers(self, hdul: fits.HDUList) -> None:
+        table = by_hdu_keyword()
+        for index, hdu in enumerate(hdul):
+            hduname = "PRIMARY" if index == 0 else hdu.name.upper()
+            for card in hdu.header.cards:
+                key = card.keyword
+                if _is_structural(key):
+                    continue
+                row = table.get((hduname, key))
+                if row is not None:
+                    self._store[row.path] = row.coerce(card.value)
+                elif not isinstance(card.value, fits.card.Undefined):
+                    self.extra_fits.setdefault(hduname, []).append(
+                        (key, card.value, card.comment))
+
+    # ----------------------------------------------------------------- writing
+    def to_hdulist(self) -> fits.HDUList:
+        """Build the FITS HDU list of this model (PRIMARY, arrays, tables)."""
+        self.meta.model_type = self.model_type
+        headers: dict[str, fits.Header] = {"PRIMARY": fits.Header()}
+        table = by_path()
+        for path, value in self.meta.items():
+            row = table.get(path)
+            if row is None or value is None or isinstance(value, (dict, list, np.ndarray)):
+                continue
+            headers.setdefault(row.hdu, fits.Header())[row.keyword] = value
+        for hduname, cards in self.extra_fits.items():
+            hdr = headers.setdefault(hduname, fits.Header())
+            for key, value, comment in cards:
+                if key not in hdr:
+                    hdr[key] = (value, comment)
+        hdus: list[fits.hdu.base.ExtensionHDU] = []
+        for name, spec in type(self).arrays.items():
+            arr = self._arrays.get(name)
+            if arr is None and name in self.required:
+                arr = getattr(self, name)
+            if arr is None:
+                continue
+            hdr = headers.get(spec.extname, fits.Header())
+            hdus.append(fits.ImageHDU(np.asarray(arr, dtype=spec.dtype), header=hdr,
+                                      name=spec.extname))
+        for name, extname in type(self).tables.items():
+            tab = self._tables.get(name)
+            if tab is not None:
+                hdus.append(fits.BinTableHDU(np.asarray(tab), header=headers.get(extname),
+                                             name=extname))
+        hdus.extend(h.copy() for h in self.extra_hdus)
+        return fits.HDUList([fits.PrimaryHDU(header=headers["PRIMARY"]), *hdus])
+
+    def save(self, path: str | os.PathLike, overwrite: bool = True) -> str:
+        """Write the model to ``path`` atomically; return the path written.
+
+        The file is written under a temporary name in the same directory and renamed when
+        complete, so an interrupted write never leaves a truncated product.
+        """
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(path)
+        self.meta.filename = path.name
+        self.meta.date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        hdul = self.to_hdulist()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.close(fd)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+                hdul.writeto(tmp, overwrite=True, output_verify="silentfix")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return str(path)
