@@ -1,0 +1,150 @@
+"""Classical non-linearity correction (Detector1 ``linearity``).
+
+``corrected = sum_k c_k * raw**k`` per pixel, evaluated by Horner's rule in float64 and stored
+as float32 (the official code evaluates in float32; differences are at the float32 rounding
+level). Groups flagged SATURATED keep their raw value. Pixels get "benign" coefficients
+(0, 1, 0, ...) that leave them unchanged when:
+
+* the linearity reference DQ has NO_LIN_CORR (the reference DQ is OR-ed into the pixel DQ),
+* any coefficient is NaN (NO_LIN_CORR added to the pixel DQ),
+* the linear coefficient c_1 is 0 (NO_LIN_CORR added to the pixel DQ).
+
+Not implemented: the read-level correction with inverse coefficients, the zero frame.
+Reference: WFC3 Data Handbook ch. 6.5; JWST pipeline documentation, ``linearity`` step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["apply_linearity", "prepare_linearity_coeffs"]
+
+
+@njit(cache=True, parallel=True)
+def _prepare_kernel(coeffs, lin_dq, no_lin_corr, out_coeffs, flag_out):
+    """Benign coefficients where flagged/NaN/zero linear term; flag_out gets NO_LIN_CORR."""
+    ncoeffs, ny, nx = coeffs.shape
+    for y in prange(ny):
+        for x in range(nx):
+            flagged = (lin_dq[y, x] & no_lin_corr) == no_lin_corr
+            has_nan = False
+            for k in range(ncoeffs):
+                if np.isnan(coeffs[k, y, x]):
+                    has_nan = True
+            bad = flagged or has_nan or (ncoeffs > 1 and coeffs[1, y, x] == 0.0)
+            for k in range(ncoeffs):
+                if bad:
+                    out_coeffs[k, y, x] = 1.0 if k == 1 else 0.0
+                else:
+                    out_coeffs[k, y, x] = coeffs[k, y, x]
+            flag_out[y, x] = lin_dq[y, x]
+            if has_nan or (not flagged and ncoeffs > 1 and coeffs[1, y, x] == 0.0):
+                flag_out[y, x] |= no_lin_corr
+
+
+@njit(cache=True, parallel=True)
+def _linearity_kernel(data, gdq, coeffs, saturated, out):
+    nints, ngroups, ny, nx = data.shape
+    ncoeffs = coeffs.shape[0]
+    for y in prange(ny):
+        for i in range(nints):
+            for g in range(ngroups):
+                for x in range(nx):
+                    raw = data[i, g, y, x]
+                    if (gdq[i, g, y, x] & saturated) != 0:
+                        out[i, g, y, x] = raw
+                        continue
+                    r = np.float64(raw)
+                    acc = np.float64(coeffs[ncoeffs - 1, y, x])
+                    for k in range(ncoeffs - 2, -1, -1):
+                        acc = acc * r + np.float64(coeffs[k, y, x])
+                    out[i, g, y, x] = np.float32(acc)
+
+
+def prepare_linearity_coeffs(
+    coeffs: np.ndarray, lin_dq: np.ndarray, *, no_lin_corr: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replace unusable coefficients by the identity polynomial.
+
+    Parameters
+    ----------
+    coeffs : (ncoeffs, ny, nx) float
+        Polynomial coefficients, c_0 first (DN^(1-k)).
+    lin_dq : (ny, nx) uint32
+        DQ of the linearity reference.
+    no_lin_corr : int
+        NO_LIN_CORR bit value.
+
+    Returns
+    -------
+    coeffs : (ncoeffs, ny, nx) float64
+        Cleaned copy.
+    pixeldq_add : (ny, nx) uint32
+        Flags to OR into the science pixel DQ (``lin_dq`` plus NO_LIN_CORR where NaN or c_1 == 0).
+    """
+    c = np.ascontiguousarray(coeffs)
+    if c.ndim != 3 or c.shape[0] < 2:
+        raise ValueError(f"coeffs must be (ncoeffs>=2, ny, nx), got {c.shape}")
+    if lin_dq.shape != c.shape[1:]:
+        raise ValueError(f"lin_dq shape {lin_dq.shape} != {c.shape[1:]}")
+    out = np.empty(c.shape, dtype=np.float64)
+    flags = np.empty(c.shape[1:], dtype=np.uint32)
+    _prepare_kernel(
+        c.astype(np.float64),
+        np.ascontiguousarray(lin_dq, dtype=np.uint32),
+        np.uint32(no_lin_corr),
+        out,
+        flags,
+    )
+    return out, flags
+
+
+def apply_linearity(
+    data: np.ndarray,
+    groupdq: np.ndarray,
+    pixeldq: np.ndarray,
+    coeffs: np.ndarray,
+    lin_dq: np.ndarray,
+    *,
+    saturated: int,
+    no_lin_corr: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Correct ramps for classical non-linearity.
+
+    Parameters
+    ----------
+    data : (nints, ngroups, ny, nx) float32, DN
+        Ramps (after superbias and reference-pixel correction). Not modified.
+    groupdq : (nints, ngroups, ny, nx) uint8
+        Groups with ``saturated`` set are not corrected.
+    pixeldq : (ny, nx) uint32
+    coeffs : (ncoeffs, ny, nx) float
+        Coefficients c_0..c_{n-1}, already cut to the science subarray.
+    lin_dq : (ny, nx) uint32
+        DQ of the linearity reference.
+    saturated, no_lin_corr : int
+        DQ bit values.
+
+    Returns
+    -------
+    data : (nints, ngroups, ny, nx) float32, DN (linearised)
+    pixeldq : (ny, nx) uint32
+    """
+    data = np.asarray(data)
+    if data.ndim != 4:
+        raise ValueError(f"data must be 4-D (nints, ngroups, ny, nx), got {data.shape}")
+    if groupdq.shape != data.shape:
+        raise ValueError(f"groupdq shape {groupdq.shape} != data shape {data.shape}")
+    if coeffs.shape[1:] != data.shape[2:] or pixeldq.shape != data.shape[2:]:
+        raise ValueError("coeffs/pixeldq do not match the data's (ny, nx)")
+    c, add = prepare_linearity_coeffs(coeffs, lin_dq, no_lin_corr=no_lin_corr)
+    out = np.empty(data.shape, dtype=np.float32)
+    _linearity_kernel(
+        np.ascontiguousarray(data, dtype=np.float32),
+        np.ascontiguousarray(groupdq, dtype=np.uint8),
+        c,
+        np.uint8(saturated),
+        out,
+    )
+    return out, np.bitwise_or(np.asarray(pixeldq, dtype=np.uint32), add)
