@@ -1,0 +1,96 @@
+"""Tests of kernels.dark: frame averaging, subtraction, skip conditions, MIRI 4-D darks."""
+
+import numpy as np
+import pytest
+
+from webbflow.kernels.dark import average_dark_frames, dark_frames_sufficient, subtract_dark
+
+
+def _numpy_average(dark, ngroups, nframes, groupgap):
+    d = np.nan_to_num(dark.astype(np.float64))
+    out = []
+    start = 0
+    for _ in range(ngroups):
+        out.append(d[..., start : start + nframes, :, :].mean(axis=-3))
+        start += nframes + groupgap
+    return np.stack(out, axis=-3).astype(np.float32)
+
+
+def test_nframes4_groupgap1_picks_right_frames():
+    """Dark plane f holds the value f: group g averages frames 5g..5g+3, i.e. 5g + 1.5."""
+    dark = np.broadcast_to(np.arange(40, dtype=np.float32)[:, None, None], (40, 2, 3)).copy()
+    avg = average_dark_frames(dark, 6, 4, 1)
+    np.testing.assert_array_equal(avg[:, 0, 0], 5 * np.arange(6) + 1.5)
+
+
+def test_matches_numpy_reference_random():
+    rng = np.random.default_rng(0)
+    dark = rng.normal(10, 3, (30, 5, 4)).astype(np.float32)
+    dark[3, 1, 1] = np.nan
+    for nfr, gap in [(1, 0), (2, 0), (4, 1), (2, 3)]:
+        ng = 3
+        np.testing.assert_allclose(
+            average_dark_frames(dark, ng, nfr, gap), _numpy_average(dark, ng, nfr, gap), rtol=1e-6
+        )
+
+
+def test_subtract_matching_pattern_direct():
+    rng = np.random.default_rng(1)
+    data = rng.normal(1000, 10, (2, 4, 5, 6)).astype(np.float32)
+    dark = rng.normal(5, 1, (10, 5, 6)).astype(np.float32)
+    dark[0, 0, 0] = np.nan
+    ddq = np.zeros((5, 6), np.uint32)
+    ddq[1, 1] = 8
+    res = subtract_dark(data, np.zeros((5, 6), np.uint32), dark, ddq, nframes=1, groupgap=0)
+    assert res.applied
+    exp = data - np.nan_to_num(dark[:4])[None]
+    np.testing.assert_array_equal(res.data, exp)
+    assert res.pixeldq[1, 1] == 8 and res.pixeldq.sum() == 8
+
+
+def test_subtract_averaged():
+    rng = np.random.default_rng(2)
+    data = rng.normal(1000, 10, (1, 3, 4, 4)).astype(np.float32)
+    dark = rng.normal(5, 1, (20, 4, 4)).astype(np.float32)
+    res = subtract_dark(
+        data, np.zeros((4, 4), np.uint32), dark, np.zeros((4, 4), np.uint32), nframes=4, groupgap=2
+    )
+    np.testing.assert_allclose(res.data, data - _numpy_average(dark, 3, 4, 2)[None], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "args, ok",
+    [
+        ((10, 4, 1, 49), True),  # 10*4 + 9 = 49 frames needed
+        ((10, 4, 1, 48), False),
+        ((2, 1, 0, 5, 2, 0), False),  # dark nframes > science nframes
+    ],
+)
+def test_sufficiency(args, ok):
+    assert dark_frames_sufficient(*args)[0] is ok
+
+
+def test_too_few_frames_returns_skip_and_unchanged_data():
+    data = np.ones((1, 5, 2, 2), np.float32)
+    res = subtract_dark(
+        data, np.zeros((2, 2), np.uint32), np.ones((10, 2, 2), np.float32),
+        np.zeros((2, 2), np.uint32), nframes=4, groupgap=0,
+    )  # fmt: skip
+    assert not res.applied and "frames" in res.message and res.averaged_dark is None
+    np.testing.assert_array_equal(res.data, data)
+
+
+def test_miri_per_integration_dark_and_last_int_reused():
+    nints, ng = 3, 4
+    data = np.zeros((nints, ng, 2, 2), np.float32)
+    dark = np.stack([np.full((ng, 2, 2), 10.0 * (k + 1), np.float32) for k in range(2)])
+    ddq = np.zeros((2, 2, 2), np.uint32)
+    ddq[0, 0, 0] = 1
+    ddq[1, 1, 1] = 4
+    res = subtract_dark(data, np.zeros((2, 2), np.uint32), dark, ddq, nframes=1, groupgap=0)
+    assert [res.data[i, 0, 0, 0] for i in range(3)] == [-10.0, -20.0, -20.0]
+    assert res.pixeldq[0, 0] == 1 and res.pixeldq[1, 1] == 4
+    seg = subtract_dark(
+        data, np.zeros((2, 2), np.uint32), dark, ddq, nframes=1, groupgap=0, int_start=4
+    )
+    assert (seg.data == -20.0).all()
