@@ -100,7 +100,8 @@ def dq_from_def_table(dq: np.ndarray, dq_def: np.ndarray | None) -> np.ndarray:
     out = np.zeros_like(dq)
     for row in dq_def:
         raw = int(row[value_field]) if value_field == "VALUE" else 1 << int(row[value_field])
-        name = str(row["NAME"]).strip().upper()
+        name = row["NAME"]
+        name = (name.decode() if isinstance(name, bytes) else str(name)).strip().upper()
         name = ALIASES.get(name, name)
         std = PIXEL.get(name)
         if std is None or raw == 0:

@@ -55,8 +55,8 @@ class DataModel:
 
     Parameters
     ----------
-    init : str, Path, tuple or None
-        A FITS file to read, a shape for ``data``, or nothing.
+    init : str, Path, tuple, ndarray or None
+        A FITS file to read, a shape for ``data``, the ``data`` array itself, or nothing.
     **arrays
         Arrays to set by attribute name (``data=...``, ``dq=...``).
     """
@@ -71,7 +71,9 @@ class DataModel:
     #: primary-header keywords a file must carry to be read as this model
     required_keywords: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, init: str | os.PathLike | tuple | None = None, **arrays: Any) -> None:
+    def __init__(
+        self, init: str | os.PathLike | tuple | np.ndarray | None = None, **arrays: Any
+    ) -> None:
         object.__setattr__(self, "_arrays", {})
         object.__setattr__(self, "_tables", {})
         object.__setattr__(self, "_store", {})
@@ -82,6 +84,8 @@ class DataModel:
         if isinstance(init, tuple):
             spec = self.arrays["data"]
             self.data = np.full(init, spec.default, dtype=spec.dtype)
+        elif isinstance(init, np.ndarray):
+            self.data = init
         elif init is not None:
             self._read(Path(init))
         for name, value in arrays.items():

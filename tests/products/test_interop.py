@@ -1,0 +1,110 @@
+"""Our products open in the official datamodels with the same arrays and metadata, and back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from webbflow import datamodels as dm
+
+sdm = pytest.importorskip("stdatamodels.jwst.datamodels")
+
+
+def _science(model):
+    model.meta.instrument.name = "NIRCAM"
+    model.meta.instrument.detector = "NRCA1"
+    model.meta.exposure.type = "NRC_IMAGE"
+    model.meta.exposure.ngroups = model.data.shape[1] if model.data.ndim == 4 else 1
+    model.meta.subarray.name = "SUB640"
+    model.meta.subarray.xstart = 1
+    model.meta.observation.date = "2024-01-01"
+    return model
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "shape"),
+    [
+        (dm.Level1bModel, "Level1bModel", (2, 3, 6, 7)),
+        (dm.RampModel, "RampModel", (2, 3, 6, 7)),
+        (dm.ImageModel, "ImageModel", (6, 7)),
+        (dm.CubeModel, "CubeModel", (2, 6, 7)),
+    ],
+)
+def test_our_files_open_in_official_datamodels(tmp_path, ours, theirs, shape):
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 60000, size=shape)
+    model = _science(ours(data.astype(ours.arrays["data"].dtype)))
+    if hasattr(model, "dq") and ours is not dm.Level1bModel and ours is not dm.RampModel:
+        model.dq[0] = 7
+    model.meta.cal_step.dq_init = "COMPLETE"
+    model.meta.ref_file.mask.name = "crds://jwst_nircam_mask_0001.fits"
+    path = model.save(tmp_path / "x.fits")
+    with sdm.open(path) as off:
+        assert type(off).__name__ == theirs
+        np.testing.assert_array_equal(off.data, model.data)
+        assert off.meta.instrument.name == "NIRCAM"
+        assert off.meta.instrument.detector == "NRCA1"
+        assert off.meta.exposure.type == "NRC_IMAGE"
+        assert off.meta.subarray.name == "SUB640" and off.meta.subarray.xstart == 1
+        assert off.meta.cal_step.dq_init == "COMPLETE"
+        assert off.meta.ref_file.mask.name == "crds://jwst_nircam_mask_0001.fits"
+        if ours in (dm.ImageModel, dm.CubeModel):
+            np.testing.assert_array_equal(off.dq, model.dq)
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours", "shape"),
+    [
+        ("RampModel", dm.RampModel, (1, 4, 5, 6)),
+        ("ImageModel", dm.ImageModel, (5, 6)),
+        ("CubeModel", dm.CubeModel, (3, 5, 6)),
+    ],
+)
+def test_official_files_open_in_ours(tmp_path, theirs, ours, shape):
+    off = getattr(sdm, theirs)(shape)
+    off.data[...] = np.arange(np.prod(shape), dtype="f4").reshape(shape)
+    off.meta.instrument.name = "NIRCAM"
+    off.meta.instrument.detector = "NRCB2"
+    off.meta.exposure.type = "NRC_IMAGE"
+    off.meta.exposure.nints = 3
+    off.meta.wcsinfo.ra_ref = 53.1
+    if theirs == "RampModel":
+        off.groupdq[0, 1, 2, 3] = 4
+    path = tmp_path / "official.fits"
+    off.save(path)
+    model = dm.open(path)
+    assert isinstance(model, ours)
+    np.testing.assert_array_equal(model.data, off.data)
+    assert model.meta.instrument.detector == "NRCB2"
+    assert model.meta.exposure.nints == 3
+    assert model.meta.wcsinfo.ra_ref == pytest.approx(53.1)
+    if theirs == "RampModel":
+        assert model.groupdq[0, 1, 2, 3] == 4
+    # and what we write back still opens there
+    with sdm.open(model.save(tmp_path / "again.fits")) as again:
+        np.testing.assert_array_equal(again.data, off.data)
+
+
+def test_keyword_table_agrees_with_official_schemas():
+    """Every (path, keyword) we map is mapped the same way by the official core schemas."""
+    from stdatamodels.jwst.datamodels import ImageModel
+
+    schema = ImageModel().schema
+    official: dict[str, str] = {}
+
+    def walk(node, path):
+        if not isinstance(node, dict):
+            return
+        if "fits_keyword" in node:
+            official[".".join(path)] = node["fits_keyword"]
+        for name, sub in node.get("properties", {}).items():
+            walk(sub, [*path, name])
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(key, []) or []:
+                walk(sub, path)
+
+    walk(schema, [])
+    ours = {f"meta.{k.path}": k.keyword for k in dm.keyword_table()}
+    common = set(ours) & set(official)
+    assert len(common) > 300
+    assert {p: ours[p] for p in common} == {p: official[p] for p in common}
