@@ -100,8 +100,23 @@ class JumpStats:
 
 @njit(cache=True)
 def _median_sorted_inplace(buf, n):
-    """Median of ``buf[:n]`` (finite values); sorts ``buf[:n]`` in place."""
-    s = np.sort(buf[:n])
+    """Median of ``buf[:n]`` (finite values); sorts ``buf[:n]`` in place.
+
+    Insertion sort for the short per-pixel vectors (no allocation; np.sort allocated a copy
+    per call and dominated the run time), np.sort for long ones (sigma clipping of many
+    integrations).
+    """
+    if n > 32:
+        buf[:n] = np.sort(buf[:n])
+    else:
+        for j in range(1, n):
+            v = buf[j]
+            k = j - 1
+            while k >= 0 and buf[k] > v:
+                buf[k + 1] = buf[k]
+                k -= 1
+            buf[k + 1] = v
+    s = buf
     if n % 2 == 1:
         return s[n // 2]
     return 0.5 * (s[n // 2 - 1] + s[n // 2])
