@@ -190,7 +190,8 @@ def _fit_segment(ramp, start, length, timing, group_time, rn_e, gain, med_rate, 
         invrn2 = 1.0 / (rn_e * rn_e)
         sw = sx = sxx = sy = sxy = 0.0
         for i in range(length):
-            # Weights are raised to P in single precision, as the official C code (powf) does.
+            # P is applied in single precision as the official C code does with powf; numba's
+            # float32 ** float32 calls the same libm powf (checked bit for bit).
             base = np.float32(abs((i - mid) * invmid))
             w = np.float64(base**power) * invrn2
             xv = np.float64(i + start)

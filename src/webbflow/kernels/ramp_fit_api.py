@@ -131,10 +131,21 @@ def fit_ramps(
 
     Notes
     -----
-    Pixels whose read noise is not finite are flagged DO_NOT_USE (NaN rate, zero variances);
-    the official code returns unflagged NaNs for them. Per-integration outputs with no usable
-    segment are NaN and flagged DO_NOT_USE (and SATURATED when every group is saturated or the
-    first group is), exactly as the official code does.
+    DQ follows the official C code, not its prose documentation: an integration is flagged
+    SATURATED only when its first group (hence, normally, every group) is saturated, and
+    DO_NOT_USE when every group is DO_NOT_USE or SATURATED; such integrations get a NaN rate and
+    zero variances. An integration that has usable groups but no segment (e.g. a JUMP_DET
+    zeroth group followed by saturation) gets rate 0 and is not flagged, as officially.
+
+    Deliberate differences from the official pipeline:
+
+    * pixels whose read noise is not finite are flagged DO_NOT_USE (NaN rate, zero variances);
+      officially they come out as unflagged NaNs;
+    * when every pixel saturates in its first group the official step returns no product; here
+      the arrays are returned, all NaN and flagged;
+    * not implemented here: ZEROFRAME substitution for saturated ramps, the CHARGELOSS
+      read-noise recomputation, the optional "fitopt" segment product, and the MIRI trimming of
+      all-DO_NOT_USE leading/trailing groups (a step-level decision in the official code).
     """
     if weighting != "optimal":
         raise ValueError(f"weighting must be 'optimal', not {weighting!r}")
