@@ -25,7 +25,7 @@ from astropy.io import fits
 
 from .. import datamodels
 from ..datamodels import ArraySpec, DataModel, dqflags
-from ..datamodels.meta import Keyword
+from ..datamodels.meta import Keyword, by_path
 from ..errors import input_error
 
 __all__ = [
@@ -137,7 +137,7 @@ class ReferenceModel(DataModel):
         """Build the HDU list; ``extra_keywords`` land in the HDU their schema names."""
         hdul = super().to_hdulist()
         by_name = {("PRIMARY" if i == 0 else h.name.upper()): h for i, h in enumerate(hdul)}
-        shared = datamodels.meta.by_path()
+        shared = by_path()
         for path, row in self.extra_keywords.items():
             value = self.meta.get(path)
             old = shared.get(path)
@@ -260,7 +260,7 @@ class DarkModel(ReferenceModel):
         if data is not None and data.ndim == 4 and self.model_type == "DarkModel":
             out = DarkMIRIModel()
             for attr in ("_arrays", "_tables", "_store", "extra_fits", "extra_hdus"):
-                object.__setattr__(out, attr, getattr(self, attr))
+                object.__setattr__(out, attr, dict(getattr(self, attr)))
             return out.to_hdulist()
         return super().to_hdulist()
 

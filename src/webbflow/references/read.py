@@ -1,0 +1,170 @@
+"""Reading a reference file for one science exposure: validate, cut to the subarray, standard DQ.
+
+``read_reference(path, reftype, science)``:
+
+1. opens the file as its reference model (``models.open_reference``);
+2. checks its instrument and detector against the science data (``ANY``/``N/A``/``MULTIPLE``
+   and an absent keyword accept anything; ``P_DETECT`` patterns such as ``NRCA1|NRCA2|`` are
+   honoured);
+3. cuts pixel maps to the science subarray: the reference's and the science's placement on
+   the detector come from SUBSTRT1/2 (1-based) and the array sizes (SUBSIZE1/2 must agree with
+   the arrays when present); a reference already at the science subarray is used as is; one
+   that does not cover it is an error;
+4. translates DQ arrays to the standard JWST bits through the file's DQ_DEF table (the table is
+   then dropped: ``dq`` holds standard bits).
+
+NaNs in reference arrays are passed through untouched: each step decides what a NaN means
+(e.g. flat field flags NO_FLAT_FIELD, dark subtraction treats it as no correction).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..datamodels import DataModel
+from ..datamodels.dqflags import dq_from_def_table
+from ..errors import InputError, ReferenceError_
+from .models import open_reference
+
+__all__ = ["read_reference", "subarray_window"]
+
+_WILDCARDS = {"", "ANY", "N/A", "MULTIPLE", "GENERIC"}
+
+
+def _is_pixel_map(ref: DataModel, reftype: str) -> bool:
+    """False for references whose arrays are not detector images (2-D IPC kernel, tables)."""
+    if not ref.shape:
+        return False
+    if reftype == "ipc" and len(ref.shape) == 2 and ref.shape[0] <= 9 and ref.shape[1] <= 9:
+        return False
+    return len(ref.shape) >= 2
+
+
+def _check_identity(ref: DataModel, reftype: str, science: DataModel, name: str) -> None:
+    sci_inst = str(science.meta.instrument.name or "").upper()
+    ref_inst = str(ref.meta.instrument.name or "").upper()
+    if sci_inst and ref_inst not in _WILDCARDS and ref_inst != sci_inst:
+        raise ReferenceError_(f"{name}: {reftype} reference is for {ref_inst}, the science "
+                              f"data is {sci_inst}")
+    sci_det = str(science.meta.instrument.detector or "").upper()
+    if not sci_det:
+        return
+    ref_det = str(ref.meta.instrument.detector or "").upper()
+    if ref_det not in _WILDCARDS and ref_det != sci_det:
+        raise ReferenceError_(f"{name}: {reftype} reference is for detector {ref_det}, the "
+                              f"science data is {sci_det}")
+    pattern = str(ref.meta.instrument.p_detector or "").upper()
+    allowed = {p.strip() for p in pattern.split("|") if p.strip()}
+    if ref_det in _WILDCARDS and allowed and not allowed & _WILDCARDS and sci_det not in allowed:
+        raise ReferenceError_(f"{name}: {reftype} reference is for detectors {pattern}, the "
+                              f"science data is {sci_det}")
+
+
+def subarray_window(model: DataModel, shape: tuple[int, ...] | None = None
+                    ) -> tuple[int, int, int, int]:
+    """Placement of ``model`` on the detector: ``(xstart, ystart, xsize, ysize)``, 1-based.
+
+    SUBSTRT1/2 default to 1; the sizes come from the array ``shape`` (last two axes) when
+    given, else SUBSIZE1/2.
+    """
+    sub = model.meta.subarray
+    xstart = int(sub.xstart or 1)
+    ystart = int(sub.ystart or 1)
+    if shape is not None and len(shape) >= 2:
+        return xstart, ystart, int(shape[-1]), int(shape[-2])
+    return xstart, ystart, int(sub.xsize or 0), int(sub.ysize or 0)
+
+
+def _science_shape(science: DataModel) -> tuple[int, ...] | None:
+    try:
+        data = science.data
+    except AttributeError:
+        return None
+    return None if data is None else data.shape
+
+
+def _pixel_arrays(ref: DataModel) -> dict[str, np.ndarray]:
+    ny, nx = ref.shape[-2:]
+    out = {}
+    for attr in type(ref).arrays:
+        arr = ref._arrays.get(attr)
+        if arr is not None and arr.ndim >= 2 and arr.shape[-2:] == (ny, nx):
+            out[attr] = arr
+    return out
+
+
+def _cut(ref: DataModel, reftype: str, science: DataModel, name: str) -> None:
+    ref_x, ref_y, ref_nx, ref_ny = subarray_window(ref, ref.shape)
+    size = (ref.meta.subarray.xsize, ref.meta.subarray.ysize)
+    if size[0] and size[1] and (int(size[0]), int(size[1])) != (ref_nx, ref_ny):
+        raise ReferenceError_(f"{name}: {reftype} reference arrays are {ref_ny}x{ref_nx} "
+                              f"(rows x columns) but SUBSIZE1/2 say {size[1]}x{size[0]}")
+    sci_x, sci_y, sci_nx, sci_ny = subarray_window(science, _science_shape(science))
+    if not (sci_nx and sci_ny):
+        raise ReferenceError_(f"{name}: cannot place the {reftype} reference: the science data "
+                              "has neither a data array nor SUBSIZE1/2")
+    if (ref_x, ref_y, ref_nx, ref_ny) == (sci_x, sci_y, sci_nx, sci_ny):
+        return
+    x0, y0 = sci_x - ref_x, sci_y - ref_y
+    if x0 < 0 or y0 < 0 or x0 + sci_nx > ref_nx or y0 + sci_ny > ref_ny:
+        raise ReferenceError_(
+            f"{name}: {reftype} reference covers columns {ref_x}-{ref_x + ref_nx - 1}, rows "
+            f"{ref_y}-{ref_y + ref_ny - 1} (1-based) but the science subarray "
+            f"{science.meta.subarray.name or ''} needs columns {sci_x}-{sci_x + sci_nx - 1}, "
+            f"rows {sci_y}-{sci_y + sci_ny - 1}")
+    for attr, arr in _pixel_arrays(ref).items():
+        setattr(ref, attr, np.ascontiguousarray(arr[..., y0:y0 + sci_ny, x0:x0 + sci_nx]))
+    sub = ref.meta.subarray
+    sub.xstart, sub.ystart, sub.xsize, sub.ysize = sci_x, sci_y, sci_nx, sci_ny
+    if science.meta.subarray.name:
+        sub.name = science.meta.subarray.name
+
+
+def _standard_dq(ref: DataModel) -> None:
+    if "dq" not in type(ref).arrays or ref._arrays.get("dq") is None:
+        return
+    dq_def: Any = ref._tables.get("dq_def") if "dq_def" in type(ref).tables else None
+    ref.dq = dq_from_def_table(ref._arrays["dq"], dq_def)
+    if dq_def is not None:
+        ref.dq_def = None
+
+
+def read_reference(path: str | os.PathLike, reftype: str, science: DataModel) -> DataModel:
+    """Open reference ``path`` of type ``reftype`` ready for ``science``.
+
+    Parameters
+    ----------
+    path : str
+        Reference file (FITS or ASDF), e.g. from ``get_reference``.
+    reftype : str
+        CRDS reference type (chooses the model when DATAMODL does not).
+    science : DataModel
+        The exposure the reference will correct: instrument, detector and subarray
+        (SUBSTRT1/2 and its data shape) are taken from it.
+
+    Returns
+    -------
+    DataModel
+        The reference model; pixel maps cut to the science subarray (last two axes
+        [ny, nx] of every array), DQ in standard bits. NaNs are left as they are.
+
+    Raises
+    ------
+    ReferenceError_
+        One line: unreadable file, wrong instrument or detector, arrays that disagree with
+        SUBSIZE1/2, or a reference that does not cover the science subarray.
+    """
+    reftype = reftype.lower()
+    name = os.path.basename(os.fspath(path))
+    try:
+        ref = open_reference(path, reftype)
+    except InputError as exc:
+        raise ReferenceError_(f"{reftype} reference {exc}") from None
+    _check_identity(ref, reftype, science, name)
+    if _is_pixel_map(ref, reftype):
+        _cut(ref, reftype, science, name)
+    _standard_dq(ref)
+    return ref
