@@ -1,0 +1,18 @@
+"""Snakemake script of rule detector1: one uncal file through calwebb_detector1."""
+
+from pathlib import Path
+
+from webbflow import workflow
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
+
+with workflow.log_to(snakemake.log[0]):
+    workflow.run_pipeline(
+        snakemake.params.pipeline,
+        snakemake.input.uncal,
+        Path(snakemake.output.rate).parent,
+        steps=snakemake.params.steps,
+        context=snakemake.params.context,
+        threads=snakemake.threads,
+        save_calibrated_ramp=True,  # the rule keeps <root>_ramp.fits or marks it temp()
+    )

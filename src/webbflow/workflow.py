@@ -1,0 +1,358 @@
+"""Glue between the Snakemake workflow (``Snakefile``, ``rules/``, ``scripts/``) and the library.
+
+Two halves:
+
+* start-up checks run by ``rules/common.smk`` — the config against ``config/schema.yaml`` with
+  one-line messages, the ``webbflow_version`` pin, the inputs, the per-step parameters (asked
+  of the step classes when they import), and the CRDS environment the jobs inherit;
+* the boilerplate every ``scripts/*.py`` needs — the rule's log file as the log destination,
+  the config's ``steps`` section as ``steps=``, one pipeline call.
+
+Nothing numerical lives here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import webbflow
+
+from .errors import ConfigError, ParameterError, WebbflowError
+
+__all__ = [
+    "PIPELINE_SECTIONS",
+    "check_config",
+    "check_pipeline_steps",
+    "crds_environment",
+    "implemented",
+    "log_to",
+    "run_pipeline",
+    "uncal_paths",
+]
+
+#: Config section → pipeline alias (the official ``calwebb_*`` names).
+PIPELINE_SECTIONS: dict[str, str] = {
+    "detector1": "calwebb_detector1",
+    "dark": "calwebb_dark",
+    "guider": "calwebb_guider",
+    "image2": "calwebb_image2",
+    "spec2": "calwebb_spec2",
+    "image3": "calwebb_image3",
+    "spec3": "calwebb_spec3",
+    "coron3": "calwebb_coron3",
+    "ami3": "calwebb_ami3",
+    "tso3": "calwebb_tso3",
+    "wfs_image3": "calwebb_wfs-image3",
+}
+
+#: Parameters every step accepts (stpipe's universal parameters).
+_UNIVERSAL_PARAMS = frozenset(
+    {
+        "output_file",
+        "output_dir",
+        "output_ext",
+        "output_use_model",
+        "output_use_index",
+        "save_results",
+        "skip",
+        "suffix",
+        "search_output_file",
+        "input_dir",
+        "pre_hooks",
+        "post_hooks",
+    }
+)
+
+
+# --------------------------------------------------------------------------- start-up checks
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _validation_line(error: Any) -> str:
+    """One line naming the config key for a ``jsonschema`` ValidationError."""
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        key = f"{where}.{extra[0]}" if where else str(extra[0])
+        return (
+            f"config: unknown key {key!r}{_did_you_mean(str(extra[0]), allowed)}; "
+            f"allowed here: {', '.join(allowed)}"
+        )
+    if error.validator == "required":
+        return f"config: {where or 'top level'}: {error.message}"
+    if error.validator == "propertyNames":
+        return f"config: {where}: bad key {error.instance!r} (lower-case letters, digits, '_')"
+    message = " ".join(str(error.message).split())
+    return f"config: {where or 'top level'}: {message}"
+
+
+def check_config(config: Mapping[str, Any], schema_path: str | os.PathLike) -> None:
+    """Validate ``config`` against the JSON schema, raising a one-line ConfigError.
+
+    Raises
+    ------
+    ConfigError
+        ``"config: unknown key 'detector1.stepz' (did you mean 'steps'?); allowed here: ..."``,
+        ``"config: inputs.demo.nints: 'two' is not of type 'integer'"``, and so on.
+    """
+    import jsonschema
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator_cls = jsonschema.validators.validator_for(schema)
+    error = jsonschema.exceptions.best_match(validator_cls(schema).iter_errors(dict(config)))
+    if error is not None:
+        raise ConfigError(_validation_line(error))
+
+
+def check_version(pinned: str) -> None:
+    """The ``webbflow_version`` pin must equal the installed ``webbflow.__version__``."""
+    if str(pinned) != webbflow.__version__:
+        raise ConfigError(
+            f"config: webbflow_version is pinned to {pinned!r} but the installed webbflow is "
+            f"{webbflow.__version__!r}; install the pinned version or change the pin"
+        )
+
+
+def uncal_paths(config: Mapping[str, Any]) -> list[str]:
+    """The raw exposures of ``inputs.uncal_dir`` (sorted ``*_uncal.fits``); [] for the demo.
+
+    Raises
+    ------
+    ConfigError
+        Neither or both of ``inputs.demo.enabled`` and ``inputs.uncal_dir``; a missing
+        directory or one without ``*_uncal.fits``; a missing ``inputs.asn_files`` entry.
+    """
+    inputs = config["inputs"]
+    demo = bool(inputs["demo"]["enabled"])
+    uncal_dir = inputs.get("uncal_dir")
+    for asn in inputs.get("asn_files", []):
+        if not Path(asn).is_file():
+            raise ConfigError(f"config: inputs.asn_files: {asn}: no such file")
+    if demo == bool(uncal_dir):
+        raise ConfigError(
+            "config: inputs: set exactly one of inputs.demo.enabled=true and inputs.uncal_dir "
+            f"(now demo.enabled={demo}, uncal_dir={uncal_dir!r})"
+        )
+    if demo:
+        return []
+    folder = Path(uncal_dir)
+    if not folder.is_dir():
+        raise ConfigError(f"config: inputs.uncal_dir: {uncal_dir}: no such directory")
+    paths = sorted(str(p) for p in folder.glob("*_uncal.fits"))
+    if not paths:
+        raise ConfigError(f"config: inputs.uncal_dir: {uncal_dir}: no *_uncal.fits files in it")
+    return paths
+
+
+def implemented(alias: str) -> bool:
+    """Whether ``webbflow.catalog.resolve(alias)`` gives an importable pipeline class."""
+    try:
+        _resolve(alias)
+    except (ImportError, WebbflowError):
+        return False
+    return True
+
+
+def _resolve(alias: str) -> type:
+    from . import catalog  # lazily: written alongside this module
+
+    return catalog.resolve(alias)
+
+
+def _step_param_names(step_cls: type) -> set[str]:
+    names = set(_UNIVERSAL_PARAMS)
+    for klass in getattr(step_cls, "__mro__", (step_cls,)):
+        names.update(getattr(klass, "spec", None) or {})
+    names.update(f"override_{r}" for r in getattr(step_cls, "reference_file_types", ()) or ())
+    return names
+
+
+def check_pipeline_steps(config: Mapping[str, Any]) -> None:
+    """Check step names and step parameters of every pipeline section whose class imports.
+
+    A section whose pipeline is not implemented yet is not checked (its rules cannot run).
+
+    Raises
+    ------
+    ConfigError
+        ``"config: detector1.steps.jumpp: calwebb_detector1 has no step 'jumpp' (did you mean
+        'jump'?)"`` or ``"config: detector1.steps.jump.rejection_threshhold: unknown parameter
+        of step 'jump' (did you mean 'rejection_threshold'?)"``.
+    """
+    for section, alias in PIPELINE_SECTIONS.items():
+        steps = (config.get(section) or {}).get("steps") or {}
+        if not steps:
+            continue
+        try:
+            pipeline = _resolve(alias)
+        except (ImportError, WebbflowError):
+            continue
+        step_defs = dict(getattr(pipeline, "step_defs", {}) or {})
+        for step, params in steps.items():
+            where = f"config: {section}.steps.{step}"
+            if step not in step_defs:
+                hint = _did_you_mean(step, list(step_defs))
+                raise ConfigError(f"{where}: {alias} has no step {step!r}{hint}")
+            known = _step_param_names(step_defs[step])
+            for name in params or {}:
+                if name not in known:
+                    hint = _did_you_mean(name, sorted(known))
+                    raise ConfigError(f"{where}.{name}: unknown parameter of step {step!r}{hint}")
+
+
+def crds_environment(
+    config: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The CRDS environment variables the workflow's jobs run with.
+
+    ``CRDS_CONTEXT`` set by the user in the environment wins over ``crds.context``, as with
+    the official pipeline; ``crds.path`` (default: ``<outdir>/demo/crds_cache`` for the demo,
+    else the user's ``CRDS_PATH``) becomes an absolute ``CRDS_PATH``; with no
+    ``crds.server_url`` the library works offline (``CRDS_MODE=local``).
+
+    Returns
+    -------
+    dict
+        Keys among ``CRDS_CONTEXT``, ``CRDS_PATH``, ``CRDS_SERVER_URL``, ``CRDS_MODE``.
+    """
+    environ = os.environ if environ is None else environ
+    crds = config.get("crds") or {}
+    env: dict[str, str] = {"CRDS_CONTEXT": environ.get("CRDS_CONTEXT") or str(crds["context"])}
+    path = crds.get("path")
+    if not path and config["inputs"]["demo"]["enabled"]:
+        path = str(Path(config["outdir"]) / "demo" / "crds_cache")
+    path = path or environ.get("CRDS_PATH")
+    if path:
+        env["CRDS_PATH"] = str(Path(path).absolute())
+    server_url = crds.get("server_url") or environ.get("CRDS_SERVER_URL")
+    if server_url:
+        env["CRDS_SERVER_URL"] = str(server_url)
+        if environ.get("CRDS_MODE"):
+            env["CRDS_MODE"] = environ["CRDS_MODE"]
+    else:
+        env["CRDS_MODE"] = "local"
+    return env
+
+
+def startup(config: dict[str, Any]) -> dict[str, str]:
+    """Checks after schema validation; exports and returns the CRDS environment.
+
+    The ``webbflow_version`` pin, the inputs, the step names and parameters; then the
+    :func:`crds_environment` is put into ``os.environ`` so every job inherits it.
+    """
+    check_version(config["webbflow_version"])
+    uncal_paths(config)
+    check_pipeline_steps(config)
+    env = crds_environment(config)
+    os.environ.update(env)
+    return env
+
+
+# --------------------------------------------------------------------------- job scripts
+
+
+@contextlib.contextmanager
+def log_to(path: str | os.PathLike | None, level: int = logging.INFO) -> Iterator[logging.Logger]:
+    """Send the ``webbflow`` logger (and Python warnings) to the rule's log file.
+
+    A :class:`WebbflowError` raised inside is written to the log as one line before it
+    propagates, so the job fails with the reason at the end of its log.
+    """
+    logger = logging.getLogger("webbflow")
+    handler: logging.Handler
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, mode="w")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").addHandler(handler)
+    try:
+        yield logger
+    except WebbflowError as exc:
+        logger.error("%s: %s", type(exc).__name__, exc)
+        raise
+    finally:
+        logging.getLogger("py.warnings").removeHandler(handler)
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        handler.close()
+
+
+def set_threads(threads: int) -> None:
+    """Let the numba kernels use ``threads`` threads (the rule's ``threads:``)."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+
+
+def run_pipeline(
+    alias: str,
+    input_path: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    *,
+    steps: Mapping[str, Mapping[str, Any]] | None = None,
+    context: str | None = None,
+    threads: int = 1,
+    **pipeline_params: Any,
+) -> Any:
+    """Run one pipeline on one input and save its products in ``output_dir``.
+
+    Parameters
+    ----------
+    alias : str
+        Pipeline alias (``"calwebb_detector1"``) or class name known to ``webbflow.catalog``.
+    input_path : path-like
+        The input product or association.
+    output_dir : path-like
+        Where the products land, with the official names (``x_uncal`` → ``x_rate``...).
+    steps : mapping, optional
+        ``{step: {param: value}}`` from the config, passed as ``steps=``.
+    context : str, optional
+        CRDS context for reference selection (``CRDS_CONTEXT`` in the environment still wins).
+    threads : int
+        Threads the kernels may use.
+    **pipeline_params
+        Pipeline-level parameters (``save_calibrated_ramp=True``...).
+    """
+    from . import references
+
+    references.configure(
+        context=context,
+        crds_path=os.environ.get("CRDS_PATH"),
+        server_url=os.environ.get("CRDS_SERVER_URL"),
+    )
+    set_threads(threads)
+    pipeline = _resolve(alias)
+    step_params = {name: dict(params or {}) for name, params in (steps or {}).items()}
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        return pipeline.call(
+            str(input_path),
+            steps=step_params,
+            output_dir=str(output_dir),
+            save_results=True,
+            **pipeline_params,
+        )
+    except ParameterError as exc:  # a config typo the start-up check could not see
+        raise ConfigError(f"config: {alias}: {exc}") from None
