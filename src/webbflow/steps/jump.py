@@ -1,0 +1,72 @@
+"""jump: two-point-difference cosmic-ray (jump) detection, with large-event flagging."""
+
+from __future__ import annotations
+
+from ..kernels.jump import DEFAULT_PARAMS, detect_jumps
+from ..stpipe.params import Param
+from ..stpipe.step import Step
+from .support import FLAGS, load_reference, ramp_input
+
+_DOCS = {
+    "rejection_threshold": "Jump threshold (sigma) with ≥5 usable groups",
+    "three_group_rejection_threshold": "Jump threshold (sigma) with 3 usable groups",
+    "four_group_rejection_threshold": "Jump threshold (sigma) with 4 usable groups",
+    "flag_4_neighbors": "Also flag the 4 neighbours of a jump",
+    "max_jump_to_flag_neighbors": "Largest jump (sigma) whose neighbours are flagged",
+    "min_jump_to_flag_neighbors": "Smallest jump (sigma) whose neighbours are flagged",
+    "after_jump_flag_dn1": "Jump size (DN) above which later groups are flagged (1)",
+    "after_jump_flag_time1": "Time (s) flagged after such a jump (1)",
+    "after_jump_flag_dn2": "Jump size (DN) above which later groups are flagged (2)",
+    "after_jump_flag_time2": "Time (s) flagged after such a jump (2)",
+    "min_diffs_single_pass": "Differences from which one non-iterative pass is used",
+    "minimum_groups": "Fewest groups for the step to run",
+    "minimum_sigclip_groups": "Integrations from which sigma clipping across them is used",
+    "only_use_ints": "Sigma-clip only across integrations, group by group",
+    "expand_large_events": "Flag large events (snowballs) and expand them",
+    "min_sat_area": "Smallest saturated core area (pixels) of a snowball",
+    "min_jump_area": "Smallest jump area (pixels) of a large event",
+    "expand_factor": "Expansion of a large event's ellipse",
+    "sat_required_snowball": "A snowball must have a saturated core",
+    "min_sat_radius_extend": "Core radius above which saturation is extended",
+    "sat_expand": "Pixels added to an extended saturated core",
+    "edge_size": "Distance (pixels) to the edge within which no core is required",
+    "max_extended_radius": "Largest radius (pixels) of an expanded event",
+    "mask_snowball_core_next_int": "Flag snowball cores in the next integration",
+    "snowball_time_masked_next_int": "Time (s) masked in the next integration",
+}
+_KIND = {bool: "boolean", int: "integer", float: "float"}
+
+
+class JumpStep(Step):
+    """Flag cosmic-ray jumps as JUMP_DET in GROUPDQ (Anderson & Gordon 2011)."""
+
+    class_alias = "jump"
+    reference_file_types = ("gain", "readnoise")
+    spec = {
+        **{name: Param(_KIND[type(value)], value, _DOCS[name],
+                       min=0 if not isinstance(value, bool) else None)
+           for name, value in DEFAULT_PARAMS.items()},
+        "maximum_cores": Param("string", "1", "Accepted for compatibility: webbflow uses "
+                               "numba threads (NUMBA_NUM_THREADS)"),
+    }
+
+    def process(self, model):
+        ramp = ramp_input(model, self.name)
+        gain = load_reference(self, ramp, "gain")
+        readnoise = load_reference(self, ramp, "readnoise")
+        if gain is None or readnoise is None:
+            return self.skip_step(ramp, "no GAIN or READNOISE reference applies (N/A)")
+        exp = ramp.meta.exposure
+        params = {name: getattr(self, name) for name in DEFAULT_PARAMS}
+        groupdq, stats = detect_jumps(
+            ramp.data, ramp.groupdq, readnoise.data, gain.data,
+            nframes=int(exp.nframes or 1), frame_time=float(exp.frame_time or 0.0),
+            group_time=float(exp.group_time or 0.0),
+            flags={"do_not_use": FLAGS["do_not_use"], "saturated": FLAGS["saturated"],
+                   "jump_det": FLAGS["jump_det"]}, **params)
+        self.log.info("Jump detection (%s): %d jumps, %d neighbours, %d pixels with jumps",
+                      stats.mode, stats.n_primary, stats.n_neighbors, stats.n_pixels_with_jump)
+        if stats.mode == "skipped":
+            return self.skip_step(ramp, f"fewer than {self.minimum_groups} usable groups")
+        ramp.groupdq = groupdq
+        return ramp

@@ -1,0 +1,27 @@
+"""superbias: subtract the superbias (bias level of each pixel)."""
+
+from __future__ import annotations
+
+from ..kernels.simple import subtract_superbias
+from ..stpipe.step import Step
+from .support import load_reference, ramp_input
+
+
+class SuperBiasStep(Step):
+    """Subtract the SUPERBIAS reference from every group (and the zero frame)."""
+
+    class_alias = "superbias"
+    reference_file_types = ("superbias",)
+
+    def process(self, model):
+        ramp = ramp_input(model, self.name)
+        bias = load_reference(self, ramp, "superbias")
+        if bias is None:
+            return self.skip_step(ramp, "no SUPERBIAS reference applies (N/A)")
+        data, pixeldq, zeroframe = subtract_superbias(
+            ramp.data, ramp.pixeldq, bias.data, bias.dq,
+            ramp.zeroframe if ramp.has("zeroframe") else None)
+        ramp.data, ramp.pixeldq = data, pixeldq
+        if zeroframe is not None:
+            ramp.zeroframe = zeroframe
+        return ramp

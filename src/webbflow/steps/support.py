@@ -1,0 +1,42 @@
+"""What every step module shares: DQ bit values for kernels, references, ramp inputs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..datamodels import DataModel, RampModel
+from ..datamodels.convert import to_ramp
+from ..datamodels.dqflags import GROUP, PIXEL
+from ..errors import input_error
+
+if TYPE_CHECKING:
+    from ..stpipe.step import Step
+
+#: DQ bit values, lower-case names as the kernels take them
+FLAGS: dict[str, int] = {name.lower(): value for name, value in PIXEL.items()}
+GROUP_FLAGS: dict[str, int] = {name.lower(): value for name, value in GROUP.items()}
+
+
+def load_reference(step: Step, model: DataModel, reftype: str) -> DataModel | None:
+    """Select (or take the override of) ``reftype`` and read it cut to ``model``'s subarray.
+
+    Returns None when the context says N/A; records the R_* keyword either way.
+    """
+    from ..references.read import read_reference
+
+    path = step.get_reference_file(model, reftype)
+    if path == "N/A":
+        return None
+    return read_reference(path, reftype, model)
+
+
+def ramp_input(model: DataModel, step_name: str) -> RampModel:
+    """The input as a RampModel (a raw uncal is converted), or a one-line InputError."""
+    if isinstance(model, RampModel):
+        return model
+    try:
+        return to_ramp(model)
+    except TypeError:
+        raise input_error(model.meta.filename or "<model>",
+                          f"{step_name} needs a 4-D ramp (uncal or ramp), got "
+                          f"{type(model).__name__}") from None
