@@ -94,6 +94,16 @@ def make_dq_def(names: Iterable[str] | None = None) -> np.ndarray:
     return np.array(rows, dtype=DQ_DEF_DTYPE)
 
 
+def _table_values(rec: fits.FITS_rec) -> np.ndarray:
+    """A FITS table as a plain structured array with scaled (true) column values."""
+    names = rec.dtype.names or ()
+    cols = [np.asarray(rec[name]) for name in names]
+    out = np.empty(len(rec), dtype=[(n, c.dtype, c.shape[1:]) for n, c in zip(names, cols)])
+    for name, col in zip(names, cols):
+        out[name] = col
+    return out
+
+
 class ReferenceModel(DataModel):
     """Base of every FITS reference model.
 
@@ -119,6 +129,15 @@ class ReferenceModel(DataModel):
             if name in type(self).arrays and self._arrays.get(name) is not None:
                 return self._arrays[name].shape
         return ()
+
+    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
+        super()._read_hdul(hdul, path)
+        # Re-read tables column by column so TZERO-scaled columns (uint32 VALUE of DQ_DEF)
+        # keep their true values; a plain np.asarray of the FITS_rec returns the raw int32.
+        names = [h.name.upper() for h in hdul]
+        for attr, extname in type(self).tables.items():
+            if extname in names and hdul[extname].data is not None:
+                self._tables[attr] = _table_values(hdul[extname].data)
 
     def _read_headers(self, hdul: fits.HDUList) -> None:
         super()._read_headers(hdul)
