@@ -67,9 +67,9 @@ def help_text(cls: type[Step]) -> str:
              + (f": {doc[0]}" if doc else ""), "", "parameters:"]
 
     def block(prefix: str, spec: dict[str, Param]) -> None:
+        width = max((len(prefix + k) for k in spec), default=0) + 4
         for key, param in spec.items():
-            lines.append(f"  --{prefix}{key}=<{param.type}>")
-            lines.append(f"        {param.describe()}")
+            lines.append(f"  {'--' + prefix + key:<{width}} {param.describe()}")
 
     block("", cls.full_spec())
     if issubclass(cls, Pipeline):

@@ -205,19 +205,61 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_asdf(path: str | os.PathLike) -> ParamFile:
-    """Read an ASDF parameter file (official layout; also CRDS ``pars-*`` references)."""
+class _TagTolerantLoader:
+    """A YAML SafeLoader that reads any ASDF tag as the plain node underneath."""
+
+    @staticmethod
+    def loader() -> type:
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        def plain(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                return loader.construct_mapping(node, deep=True)
+            if isinstance(node, yaml.SequenceNode):
+                return loader.construct_sequence(node, deep=True)
+            return loader.construct_scalar(node)
+
+        Loader.add_multi_constructor("", plain)
+        return Loader
+
+
+def _asdf_tree(path: Path) -> dict[str, Any]:
+    """The YAML tree of an ASDF file without loading asdf's extensions (seconds each run).
+
+    Parameter files are pure YAML; a file with binary blocks falls back to the asdf library.
+    """
+    import yaml
+
+    text = path.read_bytes()
+    start = text.find(b"\n---")
+    end = text.find(b"\n...", start)
+    if start >= 0 and end > start and b"\n--- BLOCK" not in text and b"\xd3BLK" not in text:
+        try:
+            tree = yaml.load(text[start + 1:end + 1], Loader=_TagTolerantLoader.loader())
+            if isinstance(tree, dict):
+                return tree
+        except yaml.YAMLError:
+            pass
     import asdf
 
+    with asdf.open(path, lazy_load=False, memmap=False) as af:
+        return {k: v for k, v in af.tree.items()}
+
+
+def read_asdf(path: str | os.PathLike) -> ParamFile:
+    """Read an ASDF parameter file (official layout; also CRDS ``pars-*`` references)."""
     path = Path(path)
     if not path.is_file():
         raise input_error(path, "no such parameter file")
     try:
-        with asdf.open(path, lazy_load=False, memmap=False) as af:
-            tree = _plain({k: v for k, v in af.tree.items()
-                           if k in ("class", "name", "parameters", "steps")})
+        tree = _asdf_tree(path)
     except (OSError, ValueError) as exc:
         raise input_error(path, f"not a readable ASDF parameter file ({exc})") from None
+    tree = _plain({k: v for k, v in tree.items()
+                   if k in ("class", "name", "parameters", "steps")})
     params = tree.get("parameters") or {}
     if not isinstance(params, dict):
         raise ParameterError(f"{path}: 'parameters' must be a mapping")
