@@ -36,6 +36,20 @@ def _is_structural(key: str) -> bool:
                            "TZERO", "TDISP"))
 
 
+def table_values(rec: fits.FITS_rec) -> np.ndarray:
+    """A FITS table as a plain structured array of true (TZERO/TSCAL-applied) values.
+
+    ``np.asarray(FITS_rec)`` returns the stored integers, so an unsigned column (uint32
+    stored as int32 with TZERO) would come back wrong.
+    """
+    names = rec.dtype.names or ()
+    cols = [np.asarray(rec[name]) for name in names]
+    out = np.empty(len(rec), dtype=[(n, c.dtype, c.shape[1:]) for n, c in zip(names, cols)])
+    for name, col in zip(names, cols):
+        out[name] = col
+    return out
+
+
 @dataclass(frozen=True)
 class ArraySpec:
     """How one array attribute is stored.
@@ -195,7 +209,7 @@ class DataModel:
                     self._arrays[name] = np.ascontiguousarray(raw, dtype=spec.dtype)
         for name, extname in type(self).tables.items():
             if extname in names and hdul[extname].data is not None:
-                self._tables[name] = np.asarray(hdul[extname].data).copy()
+                self._tables[name] = table_values(hdul[extname].data)
         if "data" in type(self).arrays and self._arrays.get("data") is None:
             raise input_error(path, f"no {type(self).arrays['data'].extname} extension "
                               "with data")
