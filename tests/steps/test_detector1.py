@@ -67,3 +67,22 @@ def test_input_model_is_not_modified(tiny):
     Detector1Pipeline.call(raw, steps=tiny.overrides)
     np.testing.assert_array_equal(raw.data, before)
     assert raw.meta.cal_step.dq_init is None
+
+
+def test_dark_pipeline_stops_before_dark_subtraction(tiny, tmp_path):
+    from webbflow.pipelines.dark import STEP_ORDER as DARK_ORDER
+    from webbflow.pipelines.dark import DarkPipeline
+
+    assert DARK_ORDER["NIRCAM"][-1] == "linearity"
+    assert DARK_ORDER["MIRI"][-1] == "rscd" and "refpix" not in DARK_ORDER["MIRI"]
+    steps = {k: v for k, v in tiny.overrides.items() if k in DarkPipeline.step_defs}
+    out = tmp_path / "dark"
+    result = DarkPipeline.call(tiny.uncal, steps=steps, output_dir=str(out), save_results=True)
+    assert isinstance(result, dm.RampModel)
+    assert [p.name for p in out.iterdir()] == ["jw01234001001_01101_00001_nrca1_dark.fits"]
+    # superbias removed, nothing else: group g holds rate·TGROUP·(g+1)
+    from tiny_exposure import TGROUP
+
+    expected = tiny.truth_rate * TGROUP * NGROUPS
+    np.testing.assert_allclose(result.data[1, -1], expected, rtol=1e-6)
+    assert result.meta.cal_step.dark_sub is None

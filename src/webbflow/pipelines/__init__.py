@@ -10,6 +10,7 @@ from typing import Any
 
 _LAZY = {
     "Detector1Pipeline": "webbflow.pipelines.detector1",
+    "DarkPipeline": "webbflow.pipelines.dark",
 }
 
 __all__ = list(_LAZY)
