@@ -108,3 +108,33 @@ def test_keyword_table_agrees_with_official_schemas():
     common = set(ours) & set(official)
     assert len(common) > 300
     assert {p: ours[p] for p in common} == {p: official[p] for p in common}
+
+
+def _tan_wcs():
+    import astropy.units as u
+    from astropy import coordinates as coord
+    from astropy.modeling import models
+    from gwcs import coordinate_frames as cf
+    from gwcs import wcs as gw
+
+    det = cf.Frame2D(name="detector", axes_order=(0, 1), unit=(u.pix, u.pix))
+    sky = cf.CelestialFrame(reference_frame=coord.ICRS(), name="world")
+    transform = ((models.Shift(-10) & models.Shift(-10))
+                 | (models.Scale(1e-5) & models.Scale(1e-5)) | models.Pix2Sky_TAN()
+                 | models.RotateNative2Celestial(53.1, -27.8, 180))
+    return gw.WCS([(det, transform), (sky, None)])
+
+
+def test_wcs_travels_in_the_asdf_extension_both_ways(tmp_path):
+    wcs = _tan_wcs()
+    model = _science(dm.ImageModel(np.zeros((20, 20), "f4")))
+    model.meta.wcs = wcs
+    path = model.save(tmp_path / "x_cal.fits")
+    assert "META.WCS" not in model.crds_parameters()
+    expected = wcs(5.0, 7.0)
+    np.testing.assert_allclose(dm.open(path).meta.wcs(5.0, 7.0), expected, rtol=0, atol=1e-12)
+    with sdm.open(path) as off:
+        np.testing.assert_allclose(off.meta.wcs(5.0, 7.0), expected, rtol=0, atol=1e-12)
+        off.save(tmp_path / "official_cal.fits")
+    back = dm.open(tmp_path / "official_cal.fits")
+    np.testing.assert_allclose(back.meta.wcs(5.0, 7.0), expected, rtol=0, atol=1e-12)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import io
 import os
 import tempfile
 import warnings
@@ -21,6 +22,11 @@ from astropy.io import fits
 
 from ..errors import input_error
 from .meta import Meta, by_hdu_keyword, by_path
+
+#: name of the extension holding the ASDF tree (the JWST products' convention)
+ASDF_EXTNAME = "ASDF"
+#: metadata paths that live in the ASDF tree instead of FITS keywords
+ASDF_ONLY_PATHS = ("wcs",)
 
 # Keywords astropy manages itself: never copied into meta or extra_fits.
 _STRUCTURAL = {
@@ -163,7 +169,7 @@ class DataModel:
         """Metadata as CRDS selection parameters: ``{"META.INSTRUMENT.NAME": "NIRCAM", ...}``."""
         out = {}
         for path, value in self.meta.items():
-            if value is None or isinstance(value, (dict, list, np.ndarray)):
+            if value is None or not isinstance(value, (str, int, float, bool, np.generic)):
                 continue
             if isinstance(value, bool):
                 value = "T" if value else "F"
@@ -221,8 +227,26 @@ class DataModel:
         self._read_headers(hdul)
         known = {s.extname for s in type(self).arrays.values()} | set(type(self).tables.values())
         for hdu in hdul[1:]:
-            if hdu.name.upper() not in known and hdu.name.upper() != "ASDF":
+            if hdu.name.upper() not in known and hdu.name.upper() != ASDF_EXTNAME:
                 self.extra_hdus.append(hdu.copy())
+        if ASDF_EXTNAME in names:
+            self._read_asdf_tree(hdul[ASDF_EXTNAME], path)
+
+    def _read_asdf_tree(self, hdu: fits.BinTableHDU, path: Path) -> None:
+        """Take the ASDF-only metadata (the WCS) from the ASDF extension, if any."""
+        import asdf
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with asdf.open(io.BytesIO(hdu.data.tobytes()), lazy_load=False,
+                               memmap=False, ignore_unrecognized_tag=True) as af:
+                    meta = af.tree.get("meta", {}) or {}
+                    for key in ASDF_ONLY_PATHS:
+                        if meta.get(key) is not None:
+                            self._store[key] = meta[key]
+        except Exception as exc:  # an unreadable tree must not hide the FITS content
+            warnings.warn(f"{path}: ASDF extension not read ({exc})", stacklevel=2)
 
     def _read_headers(self, hdul: fits.HDUList) -> None:
         table = by_hdu_keyword()
@@ -271,7 +295,24 @@ class DataModel:
                 hdus.append(fits.BinTableHDU(np.asarray(tab), header=headers.get(extname),
                                              name=extname))
         hdus.extend(h.copy() for h in self.extra_hdus)
+        asdf_hdu = self._asdf_hdu()
+        if asdf_hdu is not None:
+            hdus.append(asdf_hdu)
         return fits.HDUList([fits.PrimaryHDU(header=headers["PRIMARY"]), *hdus])
+
+    def _asdf_hdu(self) -> fits.BinTableHDU | None:
+        """The ASDF extension holding ASDF-only metadata (the gwcs WCS), or None."""
+        tree = {key: self._store[key] for key in ASDF_ONLY_PATHS
+                if self._store.get(key) is not None}
+        if not tree:
+            return None
+        import asdf
+
+        buffer = io.BytesIO()
+        asdf.AsdfFile({"meta": tree}).write_to(buffer)
+        data = np.frombuffer(buffer.getvalue(), dtype=np.uint8)[None, :]
+        column = fits.Column(name="ASDF_METADATA", format=f"{data.shape[1]}B", array=data)
+        return fits.BinTableHDU.from_columns([column], name=ASDF_EXTNAME)
 
     def save(self, path: str | os.PathLike, overwrite: bool = True) -> str:
         """Write the model to ``path`` atomically; return the path written.
