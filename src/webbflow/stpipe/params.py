@@ -177,7 +177,7 @@ class Param:
         """``"float, default 4.0, >= 0.0: doc"`` for help listings."""
         parts = [self.type if self.type != "option" else
                  "option(" + "|".join(str(o) for o in self.options or ()) + ")",
-                 f"default {format_value(self.default)}"]
+                 f"default {format_value(self.default) if self.default != '' else repr('')}"]
         if self.min is not None:
             parts.append(f">= {self.min}")
         if self.max is not None:
