@@ -1,4 +1,5 @@
 # Start-up checks, the exposure manifest (a checkpoint), input functions, wildcard constraints.
+import os
 import sys
 from pathlib import Path
 
@@ -13,11 +14,15 @@ SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 
 # One line and exit status 1 for any configuration mistake, before Snakemake plans anything.
 try:
+    wf.coerce_command_line(config, SCHEMA)  # nested --config values arrive as text
     wf.check_config(config, SCHEMA)
     validate(config, str(SCHEMA))  # fills the schema's defaults
     CRDS_ENV = wf.startup(config)  # version pin, inputs, step names; exports CRDS_* variables
 except WebbflowError as exc:
     sys.exit(f"webbflow: {exc}")
+
+# envs/webbflow.yaml pip-installs webbflow from this checkout (pip expands ${WEBBFLOW_SRC}).
+os.environ.setdefault("WEBBFLOW_SRC", str(Path(workflow.basedir).absolute()))
 
 OUTDIR = config["outdir"].rstrip("/")
 CONTEXT = CRDS_ENV["CRDS_CONTEXT"]

@@ -54,25 +54,6 @@ PIPELINE_SECTIONS: dict[str, str] = {
     "wfs_image3": "calwebb_wfs-image3",
 }
 
-#: Parameters every step accepts (stpipe's universal parameters).
-_UNIVERSAL_PARAMS = frozenset(
-    {
-        "output_file",
-        "output_dir",
-        "output_ext",
-        "output_use_model",
-        "output_use_index",
-        "save_results",
-        "skip",
-        "suffix",
-        "search_output_file",
-        "input_dir",
-        "pre_hooks",
-        "post_hooks",
-    }
-)
-
-
 # --------------------------------------------------------------------------- start-up checks
 
 
@@ -94,10 +75,50 @@ def _validation_line(error: Any) -> str:
         )
     if error.validator == "required":
         return f"config: {where or 'top level'}: {error.message}"
-    if error.validator == "propertyNames":
+    if "propertyNames" in error.absolute_schema_path:
         return f"config: {where}: bad key {error.instance!r} (lower-case letters, digits, '_')"
     message = " ".join(str(error.message).split())
     return f"config: {where or 'top level'}: {message}"
+
+
+_SCALARS = {"true": True, "false": False, "null": None, "~": None}
+
+
+def _coerce(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        schema = root["$defs"][ref.rsplit("/", 1)[1]]
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = props.get(key, extra if isinstance(extra, Mapping) else {})
+            value[key] = _coerce(item, sub, root)
+        return value
+    if not isinstance(value, str):
+        return value
+    kinds = schema.get("type", [])
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if "string" in kinds:
+        return value
+    lowered = value.strip().lower()
+    if lowered in _SCALARS and ("boolean" in kinds or "null" in kinds):
+        return _SCALARS[lowered]
+    for kind, convert in (("integer", int), ("number", float)):
+        if kind in kinds:
+            with contextlib.suppress(ValueError):
+                return convert(value)
+    return value
+
+
+def coerce_command_line(config: dict[str, Any], schema_path: str | os.PathLike) -> None:
+    """Turn the strings of nested ``--config`` overrides into the schema's types, in place.
+
+    Snakemake reads nested ``--config 'inputs={demo: {n_exposures: 2}}'`` values as text;
+    ``"2"`` becomes 2 and ``"false"`` False where the schema wants a number or a boolean.
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    _coerce(config, schema, schema)
 
 
 def check_config(config: Mapping[str, Any], schema_path: str | os.PathLike) -> None:
@@ -173,25 +194,18 @@ def _resolve(alias: str) -> type:
     return catalog.resolve(alias)
 
 
-def _step_param_names(step_cls: type) -> set[str]:
-    names = set(_UNIVERSAL_PARAMS)
-    for klass in getattr(step_cls, "__mro__", (step_cls,)):
-        names.update(getattr(klass, "spec", None) or {})
-    names.update(f"override_{r}" for r in getattr(step_cls, "reference_file_types", ()) or ())
-    return names
-
-
 def check_pipeline_steps(config: Mapping[str, Any]) -> None:
-    """Check step names and step parameters of every pipeline section whose class imports.
+    """Check step names, parameter names and values of every section whose pipeline imports.
 
-    A section whose pipeline is not implemented yet is not checked (its rules cannot run).
+    The pipeline class itself judges (``validate_layer({"steps": ...})``), so the rules of
+    ``strun --steps.<step>.<param>=`` apply. A section whose pipeline is not implemented yet is
+    not checked (its rules cannot run).
 
     Raises
     ------
     ConfigError
-        ``"config: detector1.steps.jumpp: calwebb_detector1 has no step 'jumpp' (did you mean
-        'jump'?)"`` or ``"config: detector1.steps.jump.rejection_threshhold: unknown parameter
-        of step 'jump' (did you mean 'rejection_threshold'?)"``.
+        ``"config: detector1: unknown step 'jumpp' in pipeline 'calwebb_detector1' (did you
+        mean 'jump'?)"``, or the one-line message for an unknown parameter or a bad value.
     """
     for section, alias in PIPELINE_SECTIONS.items():
         steps = (config.get(section) or {}).get("steps") or {}
@@ -201,17 +215,10 @@ def check_pipeline_steps(config: Mapping[str, Any]) -> None:
             pipeline = _resolve(alias)
         except (ImportError, WebbflowError):
             continue
-        step_defs = dict(getattr(pipeline, "step_defs", {}) or {})
-        for step, params in steps.items():
-            where = f"config: {section}.steps.{step}"
-            if step not in step_defs:
-                hint = _did_you_mean(step, list(step_defs))
-                raise ConfigError(f"{where}: {alias} has no step {step!r}{hint}")
-            known = _step_param_names(step_defs[step])
-            for name in params or {}:
-                if name not in known:
-                    hint = _did_you_mean(name, sorted(known))
-                    raise ConfigError(f"{where}.{name}: unknown parameter of step {step!r}{hint}")
+        try:
+            pipeline.validate_layer({"steps": steps}, alias)
+        except ParameterError as exc:
+            raise ConfigError(f"config: {section}.steps: {exc}") from None
 
 
 def crds_environment(

@@ -65,6 +65,7 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "stage3",
 )
 _REQUIRED = ("INSTRUME", "EXP_TYPE")
+_STAGES = ("stage1", "stage2", "stage3")
 _RAW_SUFFIX = "_uncal"
 
 
@@ -105,7 +106,7 @@ def pipelines_for(exp_type: str, tsovisit: bool | None) -> Stages:
     if chosen.empty:
         chosen = rows
     row = chosen.iloc[0]
-    return tuple(None if row[s] == "N/A" else row[s] for s in ("stage1", "stage2", "stage3"))
+    return tuple(None if row[s] == "N/A" else row[s] for s in _STAGES)
 
 
 def root_of(path: str | os.PathLike) -> str:
@@ -188,11 +189,19 @@ def build_manifest(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """
     rows = [_read_row(Path(p)) for p in paths]
     frame = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
+    for stage in _STAGES:
+        frame[stage] = _none_for_missing(frame[stage])
     duplicated = frame[frame["root"].duplicated()]
     if not duplicated.empty:
         first = duplicated.iloc[0]
         raise input_error(first["path"], f"another input has the same root {first['root']!r}")
     return frame.sort_values("root", ignore_index=True)
+
+
+def _none_for_missing(column: pd.Series) -> pd.Series:
+    """Pipeline aliases as Python objects, None (not NaN) where a stage has no pipeline."""
+    values = [None if not isinstance(v, str) or v in ("", "N/A") else v for v in column]
+    return pd.Series(values, index=column.index, dtype=object)
 
 
 def write_manifest(frame: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -212,6 +221,6 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
             frame[column] = frame[column].astype(int)
         elif kinds.get(column) is bool:
             frame[column] = frame[column] == "True"
-    for stage in ("stage1", "stage2", "stage3"):
-        frame[stage] = frame[stage].map(lambda v: None if v in ("N/A", "") else v).astype(object)
+    for stage in _STAGES:
+        frame[stage] = _none_for_missing(frame[stage])
     return frame
