@@ -1,0 +1,28 @@
+"""Imaging WCS math: the V2V3 <-> sky rotation and the detector distortion polynomial.
+
+Pure numpy / ``astropy.modeling``: the demo generator uses it to project its sky truth onto
+the detector, and stage-2 ``assign_wcs`` uses the same functions to build the imaging WCS
+(detector -> distortion -> V2V3 -> velocity-aberration scale -> sky).
+"""
+
+from .distortion import (
+    DistortionSolution,
+    default_nircam_distortion,
+    distortion_model,
+    pixel_area_map,
+)
+from .imaging import pixel_to_sky, sky_to_pixel
+from .pointing import Pointing, sky_to_v23, v23_to_sky, v23_to_sky_model
+
+__all__ = [
+    "DistortionSolution",
+    "Pointing",
+    "default_nircam_distortion",
+    "distortion_model",
+    "pixel_area_map",
+    "pixel_to_sky",
+    "sky_to_pixel",
+    "sky_to_v23",
+    "v23_to_sky",
+    "v23_to_sky_model",
+]
