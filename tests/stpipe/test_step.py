@@ -14,7 +14,7 @@ from conftest import make_rate
 import webbflow
 from webbflow import references
 from webbflow.errors import ParameterError, ReferenceError_
-from webbflow.stpipe import naming
+from webbflow.stpipe import Step, naming
 
 COLS = np.arange(5, dtype=np.float32)
 
@@ -181,3 +181,23 @@ def test_step_output_file_and_suffix(rate_file, tmp_path):
     assert (tmp_path / "jw01_nrca1_rate_plus.fits").is_file()
     hdr = fits.getheader(tmp_path / "final.fits")
     assert hdr["S_GANSCL"] == "SKIPPED" and hdr["R_GAIN"] == "N/A"
+
+
+class _PairStep(Step):
+    """Returns two models, like ramp_fit's (rate, rateints)."""
+
+    class_alias = "pair"
+
+    def process(self, model):
+        other = model.copy()
+        other.data += 1
+        return model, other
+
+
+def test_step_returning_several_models_saves_indexed_names(tmp_path):
+    first, second = _PairStep.call(make_rate(), save_results=True)
+    assert first.meta.cal_step.get("pair") == "COMPLETE" == second.meta.cal_step.get("pair")
+    assert sorted(p.name for p in tmp_path.glob("*.fits")) == [
+        "jw01_nrca1_rate_0_pair.fits", "jw01_nrca1_rate_1_pair.fits"]
+    np.testing.assert_array_equal(
+        fits.getdata(tmp_path / "jw01_nrca1_rate_1_pair.fits", "SCI")[0], 2.0 + COLS)

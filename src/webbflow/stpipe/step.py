@@ -421,17 +421,23 @@ class Step:
             step = step.parent
         return step._input_name or self._input_name or f"{self.name}.fits"
 
-    def output_path(self, suffix: str | None = None) -> str:
+    def output_path(self, suffix: str | None = None, index: int | None = None) -> str:
         """Where a product of this step is saved.
 
         ``suffix=None`` is the main product (suffix: the ``suffix`` parameter, else
         ``default_suffix``, else the alias); a given ``suffix`` names a secondary product.
+        ``index`` numbers the models of a step that returns several (``<root>_1_<suffix>``,
+        as officially with ``output_use_index``).
         """
         ext = self.output_ext or ".fits"
         output_dir = self._output_dir()
-        if self.output_file:
-            return naming.output_file_name(self.output_file, ext, suffix, output_dir)
         main = self.suffix or self.default_suffix or self.alias()
+        if index is not None:
+            main = f"{index}_{main}" if self.output_use_index else main
+        if self.output_file:
+            if index is not None and suffix is None:
+                suffix = str(index)
+            return naming.output_file_name(self.output_file, ext, suffix, output_dir)
         input_name = self._root_input_name()
         if suffix is None and self.parent is None and not self.is_pipeline:
             return naming.lone_step_name(input_name, main, ext, output_dir)
@@ -448,9 +454,10 @@ class Step:
         if len(models) == 1:
             return [self.save_model(models[0])]
         paths = []
-        for model in models:
-            name = model.meta.filename or f"{self.name}.fits"
-            paths.append(model.save(Path(self._output_dir() or ".") / name))
+        for index, model in enumerate(models):
+            path = self.output_path(index=index)
+            model.save(path)
+            paths.append(path)
         return paths
 
     def __repr__(self) -> str:
