@@ -79,11 +79,13 @@ class Detector:
 
 
 def _random_pixels(rng: np.random.Generator, n: int, taken: np.ndarray) -> np.ndarray:
-    """``n`` distinct light-sensitive pixels not yet in ``taken``; returns a bool map."""
+    """``n`` distinct pixels not yet in ``taken`` (drawn with rejection); a bool map."""
     out = np.zeros_like(taken)
-    flat_idx = rng.permutation(taken.size)
-    free = flat_idx[~taken.ravel()[flat_idx]][:n]
-    out.ravel()[free] = True
+    cand = rng.integers(0, taken.size, 4 * n + 64)
+    _, first = np.unique(cand, return_index=True)
+    cand = cand[np.sort(first)]
+    cand = cand[~taken.ravel()[cand]][:n]
+    out.ravel()[cand] = True
     return out
 
 

@@ -122,7 +122,7 @@ def _dark(det: Detector, sub: Subarray, patt: ReadPattern, ngroups: int, tim: Ti
     model.meta.exposure.ngroups = data.shape[0]
     model.meta.exposure.nints = 1
     model.meta.exposure.readpatt = "ANY" if nframes == 1 else patt.name
-    model.meta.exposure.p_readpatt = "ANY" if nframes == 1 else f"{patt.name}|"
+    model.meta.exposure.p_readpatt = "ANY|" if nframes == 1 else f"{patt.name}|"
     model.dq_def = make_dq_def(["HOT", "WARM"])
     return model
 
