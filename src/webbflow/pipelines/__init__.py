@@ -11,6 +11,7 @@ from typing import Any
 _LAZY = {
     "Detector1Pipeline": "webbflow.pipelines.detector1",
     "DarkPipeline": "webbflow.pipelines.dark",
+    "GuiderPipeline": "webbflow.pipelines.guider",
 }
 
 __all__ = list(_LAZY)
