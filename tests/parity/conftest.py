@@ -41,12 +41,20 @@ def _skip_requested() -> bool:
     return os.environ.get("WEBBFLOW_SKIP_PARITY", "").strip().lower() in _TRUE
 
 
+#: fixtures that make a test slow (oracle install on first use, official and our runs)
+_SLOW_FIXTURES = {"oracle_env", "official_detector1", "our_detector1", "demo_obs"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests of this directory ``parity``; skip them on WEBBFLOW_SKIP_PARITY=1."""
+    """Mark the tests of this directory ``parity`` (and ``slow`` when they need the oracle or
+    the demo: ~1 minute per session, plus ~2.5 minutes the first time the venv is made);
+    skip them on WEBBFLOW_SKIP_PARITY=1."""
     skip = pytest.mark.skip(reason="WEBBFLOW_SKIP_PARITY=1 (developer opt-out)")
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.parity)
+            if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+                item.add_marker(pytest.mark.slow)
             if _skip_requested():
                 item.add_marker(skip)
 
