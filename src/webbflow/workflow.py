@@ -304,6 +304,15 @@ def log_to(path: str | os.PathLike | None, level: int = logging.INFO) -> Iterato
         handler.close()
 
 
+def raw_files(items: str | os.PathLike | list[str | os.PathLike]) -> list[Path]:
+    """A rule's raw inputs as files: one path or a list; a directory gives its *_uncal.fits."""
+    paths: list[Path] = []
+    for item in [items] if isinstance(items, str | os.PathLike) else items:
+        item = Path(item)
+        paths.extend(sorted(item.glob("*_uncal.fits")) if item.is_dir() else [item])
+    return paths
+
+
 def set_threads(threads: int) -> None:
     """Let the numba kernels use ``threads`` threads (the rule's ``threads:``)."""
     try:
