@@ -221,6 +221,26 @@ def check_pipeline_steps(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"config: {section}.steps: {exc}") from None
 
 
+def check_override_files(config: Mapping[str, Any]) -> None:
+    """Every ``override_<reftype>`` that is not ``N/A`` must name an existing file.
+
+    Raises
+    ------
+    ConfigError
+        ``"config: detector1.steps.dark_current.override_dark: my_dark.fits: no such file"``.
+    """
+    for section in PIPELINE_SECTIONS:
+        steps = (config.get(section) or {}).get("steps") or {}
+        for step, params in steps.items():
+            for key, value in (params or {}).items():
+                if not key.startswith("override_") or value in (None, "", "N/A"):
+                    continue
+                if not Path(str(value)).is_file():
+                    raise ConfigError(
+                        f"config: {section}.steps.{step}.{key}: {value}: no such file"
+                    )
+
+
 def crds_environment(
     config: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -264,6 +284,7 @@ def startup(config: dict[str, Any]) -> dict[str, str]:
     check_version(config["webbflow_version"])
     uncal_paths(config)
     check_pipeline_steps(config)
+    check_override_files(config)
     env = crds_environment(config)
     os.environ.update(env)
     return env

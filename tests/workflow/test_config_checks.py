@@ -129,3 +129,16 @@ def test_step_parameters_are_checked_by_the_pipeline(config: dict) -> None:
     config["coron3"] = {"steps": {"anything": {"x": 1}}}
     if not workflow.implemented("calwebb_coron3"):
         workflow.check_pipeline_steps(config)
+
+
+def test_override_files_must_exist(config: dict, tmp_path: Path) -> None:
+    dark = tmp_path / "my_dark.fits"
+    config["detector1"]["steps"] = {"dark_current": {"override_dark": str(dark)}}
+    with pytest.raises(ConfigError) as info:
+        workflow.check_override_files(config)
+    assert str(info.value) == (
+        f"config: detector1.steps.dark_current.override_dark: {dark}: no such file"
+    )
+    dark.touch()
+    config["detector1"]["steps"]["ipc"] = {"override_ipc": "N/A"}
+    workflow.check_override_files(config)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from astropy.io import fits
 
 from webbflow import __version__, workflow
@@ -37,21 +36,15 @@ def test_dry_run_of_default_config_plans_demo_and_manifest(snakemake, workflow_d
     assert table.get("total") == "3"
 
 
-@pytest.mark.parametrize(
-    ("override", "expected"),
-    [
-        ("detector1={stepz: {}}", "unknown key 'detector1.stepz' (did you mean 'steps'?)"),
-        ("inputs={demo: {nints: two}}", "inputs.demo.nints: 'two' is not of type 'integer'"),
-    ],
-)
-def test_bad_config_fails_with_one_line_naming_the_key(
-    snakemake, workflow_dir: Path, override: str, expected: str
-) -> None:
-    result = snakemake(workflow_dir, "-n", "--cores", "1", "--config", override)
+def test_unknown_key_fails_with_one_line_naming_it(snakemake, workflow_dir: Path) -> None:
+    """Other schema errors are checked in process (test_config_checks.py); same code path."""
+    result = snakemake(workflow_dir, "-n", "--cores", "1", "--config", "detector1={stepz: {}}")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert _last_line(result).startswith("webbflow: config: ")
-    assert expected in _last_line(result)
+    assert _last_line(result) == (
+        "webbflow: config: unknown key 'detector1.stepz' (did you mean 'steps'?); "
+        "allowed here: save_ramp, steps, threads"
+    )
 
 
 def test_wrong_version_pin_fails_clearly(snakemake, workflow_dir: Path) -> None:
@@ -99,12 +92,14 @@ def test_uncal_dir_route_builds_manifest_then_plans_stage1(
     assert "jw01234003001_01101_00001-seg001_nrca1" in tsv[4]
     assert tsv[4].endswith("calwebb_detector1\tcalwebb_image2\tcalwebb_tso3")
 
-    plan = snakemake(workflow_dir, "-n", "--cores", "1", *config)
+    plan = snakemake(workflow_dir, "-n", "--profile", "profiles/local", *config)
     assert plan.returncode == 0, plan.stderr
     out = plan.stdout + plan.stderr
     assert "summary" in out
     if workflow.implemented("calwebb_detector1"):
         assert out.count("rule detector1:") == 3  # two images and the TSO segment
         assert "results/stage1/jw01234001001_01101_00002_nrca1_rate.fits" in out
-    if not workflow.implemented("calwebb_dark"):
-        assert "rule dark:" not in out
+    # the dark exposure takes calwebb_dark once that pipeline imports, else nothing
+    assert out.count("rule dark:") == (1 if workflow.implemented("calwebb_dark") else 0)
+    if workflow.implemented("calwebb_dark"):
+        assert "results/stage1/jw01234002001_01101_00001_nrca1_dark.fits" in out
