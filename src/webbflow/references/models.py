@@ -604,3 +604,55 @@ def open_reference(path: str | os.PathLike, reftype: str | None = None) -> DataM
     if cls is None:
         raise input_error(path, f"no reference model for DATAMODL={model_type!r}")
     return cls(path)
+
+
+# ------------------------------------------------------------------ MIRI Detector1 references
+class ResetModel(ReferenceModel):
+    """RESET (MIRI): SCI float32 [nints, ngroups, ny, nx] reset-anomaly correction (DN), ERR
+    (same shape), DQ uint32 [ny, nx], DQ_DEF. NINTS/NGROUPS give the corrected integrations
+    and groups (``meta.exposure.nints/ngroups``)."""
+
+    model_type = "ResetModel"
+    reftype = "reset"
+    arrays: ClassVar[dict[str, ArraySpec]] = {"data": ArraySpec("SCI", "float32", None),
+                                              "err": ArraySpec("ERR", "float32"),
+                                              "dq": _DQ_2D}
+    tables: ClassVar[dict[str, str]] = _DQ_DEF
+    required = ("data", "dq")
+    ndim = 4
+
+
+class RSCDModel(ReferenceModel):
+    """RSCD (MIRI): table RSCD_GROUP_SKIP of subarray, readpatt, group_skip1 (groups flagged in
+    integration 1), group_skip (integrations 2 and later)."""
+
+    model_type = "RSCDModel"
+    reftype = "rscd"
+    arrays: ClassVar[dict[str, ArraySpec]] = {}
+    tables: ClassVar[dict[str, str]] = {"rscd_group_skip_table": "RSCD_GROUP_SKIP"}
+    required = ()
+    row_dtype = np.dtype([("subarray", "S17"), ("readpatt", "S12"), ("group_skip1", ">i4"),
+                          ("group_skip", ">i4")])
+
+    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
+        super()._read_hdul(hdul, path)
+        if self._tables.get("rscd_group_skip_table") is None:
+            raise input_error(path, "no RSCD_GROUP_SKIP table")
+
+
+class EmiModel(AsdfReferenceModel):
+    """EMICORR (MIRI, ASDF): ``frequencies`` ``{name: {"frequency": Hz, "phase_amplitudes":
+    1-D waveform (DN) over one period}}`` and ``subarray_cases`` ``{subarray (FULL_FAST /
+    FULL_SLOW for full frame): {"rowclocks", "frameclocks", "freqs": {"FAST": [names],
+    "SLOW": {detector: [names]}}}}``."""
+
+    model_type = "EmiModel"
+    reftype = "emicorr"
+    tree_nodes = ("frequencies", "subarray_cases")
+
+
+for _cls in (ResetModel, RSCDModel):
+    datamodels.register(_cls)
+_ASDF_MODELS[EmiModel.model_type] = EmiModel
+REFTYPE_MODELS.update({"reset": ResetModel, "rscd": RSCDModel, "emicorr": EmiModel})
+__all__ += ["EmiModel", "RSCDModel", "ResetModel"]
