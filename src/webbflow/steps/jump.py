@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..kernels.jump import DEFAULT_PARAMS, detect_jumps
+from ..kernels.showers import find_showers
 from ..stpipe.params import Param
 from ..stpipe.step import Step
 from .support import FLAGS, load_reference, ramp_input
@@ -36,6 +39,25 @@ _DOCS = {
 }
 _KIND = {bool: "boolean", int: "integer", float: "float"}
 
+#: MIRI shower parameters (official names, defaults and meanings; see kernels/showers.py)
+SHOWER_SPEC = {
+    "find_showers": Param("boolean", False, "Apply MIRI shower flagging"),
+    "max_shower_amplitude": Param("float", 4.0, "Maximum MIRI shower amplitude in DN/s",
+                                  min=0.0),
+    "extend_snr_threshold": Param("float", 1.2, "SNR minimum for the detection of extended "
+                                  "showers in MIRI", min=0.0),
+    "extend_min_area": Param("integer", 90, "Minimum area of emission after convolution for "
+                             "the detection of showers", min=0),
+    "extend_inner_radius": Param("float", 1.0, "Inner radius of the ring kernel used for "
+                                 "convolution", min=0.0),
+    "extend_outer_radius": Param("float", 2.6, "Outer radius of the ring kernel (used, as "
+                                 "officially, as the ring width)", min=0.0),
+    "extend_ellipse_expand_ratio": Param("float", 1.1, "Expansion of the ellipse fit to the "
+                                         "extended emission", min=0.0),
+    "time_masked_after_shower": Param("float", 15.0, "Seconds flagged as jump after a "
+                                      "detected shower", min=0.0),
+}
+
 
 class JumpStep(Step):
     """Flag cosmic-ray jumps as JUMP_DET in GROUPDQ (Anderson & Gordon 2011)."""
@@ -46,6 +68,7 @@ class JumpStep(Step):
         **{name: Param(_KIND[type(value)], value, _DOCS[name],
                        min=0 if not isinstance(value, bool) else None)
            for name, value in DEFAULT_PARAMS.items()},
+        **SHOWER_SPEC,
         "maximum_cores": Param("string", "1", "Accepted for compatibility: webbflow uses "
                                "numba threads (NUMBA_NUM_THREADS)"),
     }
@@ -68,5 +91,30 @@ class JumpStep(Step):
                       stats.mode, stats.n_primary, stats.n_neighbors, stats.n_pixels_with_jump)
         if stats.mode == "skipped":
             return self.skip_step(ramp, f"fewer than {self.minimum_groups} usable groups")
+        if self.find_showers:
+            groupdq = self._showers(ramp, groupdq, gain.data, readnoise.data)
         ramp.groupdq = groupdq
         return ramp
+
+    def _showers(self, ramp, groupdq: np.ndarray, gain: np.ndarray,
+                 readnoise: np.ndarray) -> np.ndarray:
+        """MIRI shower flagging on the jump-flagged GROUPDQ (data in electrons)."""
+        exp = ramp.meta.exposure
+        gtime = float(exp.group_time or 1.0)
+        pixeldq = ramp.pixeldq.copy()
+        bad_gain = ~(gain > 0)
+        pixeldq[bad_gain] |= FLAGS["no_gain_value"] | FLAGS["do_not_use"]
+        groupdq, n = find_showers(
+            ramp.data * gain, groupdq, pixeldq, readnoise * gain,
+            nframes=int(exp.nframes or 1),
+            flags={k: FLAGS[k] for k in ("do_not_use", "saturated", "jump_det",
+                                         "reference_pixel")},
+            snr_threshold=self.extend_snr_threshold, min_area=self.extend_min_area,
+            inner_radius=self.extend_inner_radius, outer_radius=self.extend_outer_radius,
+            expand_ratio=self.extend_ellipse_expand_ratio,
+            groups_masked=int(self.time_masked_after_shower // gtime),
+            max_extended_width=2.0 * self.max_extended_radius,
+            max_shower_amplitude=self.max_shower_amplitude * gtime,
+            minimum_sigclip_groups=self.minimum_sigclip_groups)
+        self.log.info("Total showers = %d", n)
+        return groupdq
