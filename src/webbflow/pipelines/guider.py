@@ -23,6 +23,15 @@ class GuiderDQInitStep(DQInitStep):
 
     class_alias = "dq_init"
 
+    @classmethod
+    def official_class(cls) -> str:
+        """Written to parameter files as the official DQInitStep."""
+        return DQInitStep.official_class()
+
+    @classmethod
+    def _parameter_reference(cls, dataset):
+        return DQInitStep._parameter_reference(dataset)
+
     def process(self, model):
         if not isinstance(model, GuiderRawModel):
             return super().process(model)
