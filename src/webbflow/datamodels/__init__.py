@@ -44,6 +44,10 @@ def register(cls: type[DataModel]) -> type[DataModel]:
 for _cls in (Level1bModel, RampModel, ImageModel, CubeModel, RampFitOutputModel):
     register(_cls)
 
+from . import guider  # noqa: E402  (registers GuiderRawModel, GuiderCalModel)
+
+__all__ += ["guider"]
+
 
 def _guess_class(path: Path) -> type[DataModel]:
     try:

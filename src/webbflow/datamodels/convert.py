@@ -10,7 +10,8 @@ from .model import DataModel
 from .products import CubeModel, ImageModel, Level1bModel, RampModel
 
 
-def _copy_meta(src: DataModel, dst: DataModel) -> None:
+def copy_meta(src: DataModel, dst: DataModel) -> None:
+    """Copy ``src``'s metadata and unknown header cards onto ``dst`` (keeping its type)."""
     model_type = dst.meta.model_type
     dst._store.update(copy.deepcopy(src._store))
     dst.meta.model_type = model_type
@@ -31,7 +32,7 @@ def to_ramp(model: DataModel) -> RampModel:
     if not isinstance(model, Level1bModel):
         raise TypeError(f"cannot make a ramp from {type(model).__name__}")
     ramp = RampModel(np.asarray(model.data, dtype=np.float32))
-    _copy_meta(model, ramp)
+    copy_meta(model, ramp)
     ramp.group = None if model.group is None else model.group.copy()
     ramp.int_times = None if model.int_times is None else model.int_times.copy()
     if model.has("zeroframe"):
@@ -43,7 +44,7 @@ def image_like(model: DataModel, data: np.ndarray, **arrays: np.ndarray) -> Data
     """A rate (2-D ImageModel) or rateints (3-D CubeModel) carrying ``model``'s metadata."""
     cls = ImageModel if data.ndim == 2 else CubeModel
     out = cls(data)
-    _copy_meta(model, out)
+    copy_meta(model, out)
     for name, value in arrays.items():
         setattr(out, name, value)
     if data.ndim == 3 and getattr(model, "int_times", None) is not None:

@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..datamodels.guider import GuiderCalModel, GuiderRawModel
+from ..datamodels.guider import GuiderCalModel
 from ..steps.dq_init import DQInitStep
 from ..steps.flat_field import FlatFieldStep
 from ..steps.guider_cds import GuiderCdsStep, guider_input
-from ..steps.support import load_reference
 from ..stpipe.pipeline import Pipeline
 
 #: the steps, in order
 STEP_ORDER = ("dq_init", "guider_cds", "flat_field")
-
-
-class GuiderDQInitStep(DQInitStep):
-    """dq_init that also takes guider data: the MASK DQ is OR-ed into the 2-D DQ array.
-
-    Other inputs go to :class:`DQInitStep` unchanged.
-    """
-
-    class_alias = "dq_init"
-
-    @classmethod
-    def official_class(cls) -> str:
-        """Written to parameter files as the official DQInitStep."""
-        return DQInitStep.official_class()
-
-    @classmethod
-    def _parameter_reference(cls, dataset):
-        return DQInitStep._parameter_reference(dataset)
-
-    def process(self, model):
-        if not isinstance(model, GuiderRawModel):
-            return super().process(model)
-        mask = load_reference(self, model, "mask")
-        if mask is None:
-            return self.skip_step(model, "no MASK reference applies (N/A)")
-        model.dq = np.bitwise_or(model.dq, mask.dq.astype(np.uint32))
-        return model
 
 
 class GuiderPipeline(Pipeline):
@@ -52,7 +22,7 @@ class GuiderPipeline(Pipeline):
     class_alias = "calwebb_guider"
     default_suffix = "cal"
     step_defs = {
-        "dq_init": GuiderDQInitStep,
+        "dq_init": DQInitStep,
         "guider_cds": GuiderCdsStep,
         "flat_field": FlatFieldStep,
     }

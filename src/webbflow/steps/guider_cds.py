@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..datamodels import DataModel, Level1bModel
-from ..datamodels.convert import _copy_meta
+from ..datamodels.convert import copy_meta
 from ..datamodels.guider import GuiderCalModel, GuiderRawModel
 from ..errors import ReferenceError_, input_error
 from ..kernels.guider_cds import guider_cds
@@ -35,7 +35,7 @@ def guider_input(model: DataModel, step_name: str) -> GuiderRawModel:
     exp_type = str(model.meta.exposure.type or "").upper()
     if isinstance(model, Level1bModel) and exp_type in GUIDER_MODES:
         raw = GuiderRawModel(np.asarray(model.data, dtype=np.float32))
-        _copy_meta(model, raw)
+        copy_meta(model, raw)
         return raw
     raise input_error(model.meta.filename or "<model>",
                       f"{step_name} needs raw FGS guider data (GuiderRawModel, EXP_TYPE one of "
@@ -72,7 +72,7 @@ class GuiderCdsStep(Step):
             raise input_error(raw.meta.filename or "<model>",
                               f"{exp_type} data of shape {raw.shape}: {exc}") from None
         cal = GuiderCalModel(sci)
-        _copy_meta(raw, cal)
+        copy_meta(raw, cal)
         cal.err = err
         cal.dq = raw.dq
         cal.copy_tables_from(raw)

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..datamodels import ArraySpec, DataModel, RampModel
-from ..datamodels.convert import _copy_meta
+from ..datamodels.convert import copy_meta
 from ..errors import ReferenceError_, input_error
 from ..kernels.persistence import decay_traps, trap_persistence
 from ..references.models import open_reference
@@ -49,7 +49,7 @@ _register()
 
 def _derived(model: DataModel, cls: type[DataModel], data: np.ndarray) -> DataModel:
     out = cls(data)
-    _copy_meta(model, out)
+    copy_meta(model, out)
     return out
 
 
