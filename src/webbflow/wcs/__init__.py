@@ -12,17 +12,32 @@ from .distortion import (
     pixel_area_map,
 )
 from .imaging import pixel_to_sky, sky_to_pixel
-from .pointing import Pointing, sky_to_v23, v23_to_sky, v23_to_sky_model
+from .imaging_wcs import FRAMES, detector_to_v23, imaging_gwcs, s_region, sip_wcsinfo
+from .pointing import (
+    Pointing,
+    sky_to_v23,
+    v23_rotation_model,
+    v23_to_sky,
+    v23_to_sky_model,
+    va_corr_model,
+)
 
 __all__ = [
+    "FRAMES",
     "DistortionSolution",
     "Pointing",
     "default_nircam_distortion",
+    "detector_to_v23",
     "distortion_model",
+    "imaging_gwcs",
     "pixel_area_map",
     "pixel_to_sky",
+    "s_region",
+    "sip_wcsinfo",
     "sky_to_pixel",
     "sky_to_v23",
+    "v23_rotation_model",
     "v23_to_sky",
     "v23_to_sky_model",
+    "va_corr_model",
 ]

@@ -16,7 +16,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from astropy.modeling import models
 
-__all__ = ["Pointing", "sky_to_v23", "v23_to_sky", "v23_to_sky_model"]
+__all__ = [
+    "Pointing",
+    "sky_to_v23",
+    "v23_rotation_model",
+    "v23_to_sky",
+    "v23_to_sky_model",
+    "va_corr_model",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,29 @@ class Pointing:
         return asdict(self)
 
 
+def va_corr_model(pointing: Pointing) -> models.Model:
+    """Velocity aberration: (V2, V3) -> (V2, V3) arcsec, offsets from the reference point
+    scaled by ``va_scale`` (identity when it is 1 or None), with an exact inverse."""
+    p = pointing
+    if p.va_scale is None or float(p.va_scale) == 1.0:
+        return models.Identity(2)
+    s = float(p.va_scale)
+    if s <= 0:
+        raise ValueError(f"velocity aberration scale must be positive, got {s}")
+    return (models.Scale(s) & models.Scale(s)) | (
+        models.Shift((1.0 - s) * p.v2_ref) & models.Shift((1.0 - s) * p.v3_ref))
+
+
+def v23_rotation_model(pointing: Pointing) -> models.Model:
+    """(V2, V3) arcsec -> (RA, Dec) deg: the attitude rotation alone (no aberration)."""
+    p = pointing
+    to_deg = models.Scale(1 / 3600.0) & models.Scale(1 / 3600.0)
+    rot = models.SphericalRotationSequence(
+        [p.v2_ref / 3600.0, -p.v3_ref / 3600.0, p.roll_ref, p.dec_ref, -p.ra_ref],
+        axes_order="zyxyz")
+    return to_deg | rot
+
+
 def v23_to_sky_model(pointing: Pointing) -> models.Model:
     """Astropy model (V2, V3) arcsec -> (RA, Dec) deg, with an exact analytic inverse.
 
@@ -47,15 +77,7 @@ def v23_to_sky_model(pointing: Pointing) -> models.Model:
     astropy.modeling.Model
         Two inputs, two outputs; ``.inverse`` maps (RA, Dec) back to (V2, V3).
     """
-    p = pointing
-    s = float(p.va_scale)
-    va = (models.Scale(s) & models.Scale(s)) | (
-        models.Shift((1.0 - s) * p.v2_ref) & models.Shift((1.0 - s) * p.v3_ref))
-    to_deg = models.Scale(1 / 3600.0) & models.Scale(1 / 3600.0)
-    rot = models.SphericalRotationSequence(
-        [p.v2_ref / 3600.0, -p.v3_ref / 3600.0, p.roll_ref, p.dec_ref, -p.ra_ref],
-        axes_order="zyxyz")
-    return va | to_deg | rot
+    return va_corr_model(pointing) | v23_rotation_model(pointing)
 
 
 def v23_to_sky(v2: np.ndarray | float, v3: np.ndarray | float,
