@@ -21,3 +21,4 @@ __all__ = [
     "root_of",
     "write_manifest",
 ]
+from .asn import Association, Member, Product, asn_from_list, read_asn, write_asn  # noqa: F401
