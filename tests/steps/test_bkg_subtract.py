@@ -30,6 +30,7 @@ def _image(value, err=0.1, dq=0):
     return _meta(model)
 
 
+@pytest.mark.filterwarnings("ignore:Input data contains invalid values")
 def test_kernel_matches_astropy_sigma_clip():
     """Random stacks with outliers and NaNs: the clipped mean equals astropy's
     sigma_clip(..., axis=0).mean(axis=0) for maxiters None and 1."""

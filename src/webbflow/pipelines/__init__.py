@@ -12,6 +12,7 @@ _LAZY = {
     "Detector1Pipeline": "webbflow.pipelines.detector1",
     "DarkPipeline": "webbflow.pipelines.dark",
     "GuiderPipeline": "webbflow.pipelines.guider",
+    "Image2Pipeline": "webbflow.pipelines.image2",
 }
 
 __all__ = list(_LAZY)
