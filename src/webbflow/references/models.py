@@ -656,3 +656,61 @@ for _cls in (ResetModel, RSCDModel):
 _ASDF_MODELS[EmiModel.model_type] = EmiModel
 REFTYPE_MODELS.update({"reset": ResetModel, "rscd": RSCDModel, "emicorr": EmiModel})
 __all__ += ["EmiModel", "RSCDModel", "ResetModel"]
+
+
+# ------------------------------------------------------------------ Image3 source_catalog
+class ApcorrImagingModel(ReferenceModel):
+    """APCORR (imaging): table APCORR of the selectors (filter, pupil / subarray), eefraction,
+    radius (native pixels), apcorr, skyin, skyout (native pixels)."""
+
+    model_type = "NrcImgApcorrModel"
+    reftype = "apcorr"
+    arrays: ClassVar[dict[str, ArraySpec]] = {}
+    tables: ClassVar[dict[str, str]] = {"apcorr_table": "APCORR"}
+    required = ()
+    row_dtype = np.dtype([("filter", "S12"), ("pupil", "S15"), ("eefraction", ">f4"),
+                          ("radius", ">f4"), ("apcorr", ">f4"), ("skyin", ">f4"),
+                          ("skyout", ">f4")])
+
+    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
+        super()._read_hdul(hdul, path)
+        if self._tables.get("apcorr_table") is None:
+            raise input_error(path, "no APCORR table")
+
+
+class NrcImgApcorrModel(ApcorrImagingModel):
+    model_type = "NrcImgApcorrModel"
+
+
+class NisImgApcorrModel(ApcorrImagingModel):
+    model_type = "NisImgApcorrModel"
+
+
+class MirImgApcorrModel(ApcorrImagingModel):
+    model_type = "MirImgApcorrModel"
+    row_dtype = np.dtype([("filter", "S12"), ("subarray", "S15"), ("eefraction", ">f4"),
+                          ("radius", ">f4"), ("apcorr", ">f4"), ("skyin", ">f4"),
+                          ("skyout", ">f4")])
+
+
+class FgsImgApcorrModel(ApcorrImagingModel):
+    model_type = "FgsImgApcorrModel"
+    row_dtype = np.dtype([("eefraction", ">f4"), ("radius", ">f4"), ("apcorr", ">f4"),
+                          ("skyin", ">f4"), ("skyout", ">f4")])
+
+
+class ABVegaOffsetModel(AsdfReferenceModel):
+    """ABVEGAOFFSET (ASDF): ``abvega_offset``, a table of the selectors (filter, pupil /
+    filter / detector) and ``abvega_offset`` = m_AB - m_Vega."""
+
+    model_type = "ABVegaOffsetModel"
+    reftype = "abvegaoffset"
+    tree_nodes = ("abvega_offset",)
+
+
+for _cls in (NrcImgApcorrModel, NisImgApcorrModel, MirImgApcorrModel, FgsImgApcorrModel):
+    datamodels.register(_cls)
+_ASDF_MODELS[ABVegaOffsetModel.model_type] = ABVegaOffsetModel
+REFTYPE_MODELS.update({"apcorr": NrcImgApcorrModel, "abvegaoffset": ABVegaOffsetModel})
+__all__ += ["ABVegaOffsetModel", "ApcorrImagingModel", "FgsImgApcorrModel",
+            "MirImgApcorrModel", "NisImgApcorrModel", "NrcImgApcorrModel"]
