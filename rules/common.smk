@@ -8,6 +8,7 @@ from snakemake.utils import validate
 import webbflow
 from webbflow import workflow as wf
 from webbflow.associations import ROOT_PATTERN, read_manifest
+from webbflow.associations import program as prog
 from webbflow.errors import WebbflowError
 
 SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
@@ -29,18 +30,20 @@ CONTEXT = CRDS_ENV["CRDS_CONTEXT"]
 VERSION = webbflow.__version__
 DEMO = config["inputs"]["demo"]["enabled"]
 UNCAL_PATHS = wf.uncal_paths(config)
+ASN_FILES = [str(Path(p).absolute()) for p in config["inputs"].get("asn_files", [])]
+REPORT = config["report"]["enabled"]
 
 # Stage-1 pipeline alias -> (config section, products relative to OUTDIR). A route whose
 # pipeline does not import yet plans nothing and is reported in the run summary.
 STAGE1_ROUTES = {
-    "calwebb_detector1": (
-        "detector1",
-        ("stage1/{root}_rate.fits", "stage1/{root}_rateints.fits"),
-    ),
-    "calwebb_dark": ("dark", ("stage1/{root}_dark.fits",)),
-    "calwebb_guider": ("guider", ("stage1/{root}_cal.fits",)),
+    alias: (section_name, prog.STAGE1_PRODUCTS[alias])
+    for section_name, alias in wf.PIPELINE_SECTIONS.items()
+    if alias in prog.STAGE1_PRODUCTS
 }
-STAGE1_IMPLEMENTED = {alias: wf.implemented(alias) for alias in STAGE1_ROUTES}
+# Every pipeline alias -> whether it imports (decides, with the manifest, what is planned).
+IMPLEMENTED = {alias: wf.implemented(alias) for alias in wf.PIPELINE_SECTIONS.values()}
+STAGE1_IMPLEMENTED = {alias: IMPLEMENTED[alias] for alias in STAGE1_ROUTES}
+SECTION_OF = {alias: name for name, alias in wf.PIPELINE_SECTIONS.items()}
 
 
 wildcard_constraints:
@@ -50,6 +53,8 @@ wildcard_constraints:
 localrules:
     all,
     manifest,
+    associations,
+    asn,
     summary,
 
 
@@ -70,12 +75,35 @@ def manifest_inputs(wildcards):
     return {"uncal": UNCAL_PATHS}
 
 
+def ok(alias):
+    """Whether a pipeline alias is implemented (None: no pipeline at that stage)."""
+    return bool(alias) and IMPLEMENTED.get(alias, wf.implemented(alias))
+
+
 def stage1_products(row):
     """Products of one manifest row's stage-1 pipeline, [] when it is not implemented."""
-    alias = row["stage1"]
-    if alias not in STAGE1_ROUTES or not STAGE1_IMPLEMENTED[alias]:
+    if not ok(row["stage1"]):
         return []
-    return [f"{OUTDIR}/{p}".format(root=row["root"]) for p in STAGE1_ROUTES[alias][1]]
+    return [f"{OUTDIR}/{p}" for p in prog.stage_products(row, 1)]
+
+
+def stage2_products(row):
+    """Products of one row's stage-2 pipeline, [] when it or stage 1 is not implemented."""
+    if not (ok(row["stage1"]) and ok(row["stage2"])):
+        return []
+    return [f"{OUTDIR}/{p}" for p in prog.stage_products(row, 2)]
+
+
+def asn_plans():
+    """The program's associations (after the associations checkpoint has run)."""
+    return prog.read_index(checkpoints.associations.get().output.tsv)
+
+
+def runnable(plan):
+    """A stage-3 association runs when its pipeline and every member's stages 1-2 do."""
+    rows = manifest_table().set_index("root")
+    members = [rows.loc[m[0]] for m in plan.members]
+    return ok(plan.pipeline) and all(ok(r["stage1"]) and ok(r["stage2"]) for r in members)
 
 
 def all_stage1_products(wildcards):
@@ -85,9 +113,135 @@ def all_stage1_products(wildcards):
     return products
 
 
+def all_products(wildcards):
+    """Every planned product of stages 1-3."""
+    products = all_stage1_products(wildcards)
+    for _, row in manifest_table().iterrows():
+        products.extend(stage2_products(row))
+    for plan in asn_plans():
+        if plan.level == "Level3" and runnable(plan):
+            products.extend(f"{OUTDIR}/{p}" for p in plan.products())
+    return products
+
+
 def all_targets(wildcards):
-    """Targets of `all`: the manifest, the run summary and every planned stage-1 product."""
-    return [f"{OUTDIR}/manifest.tsv", f"{OUTDIR}/summary.txt", *all_stage1_products(wildcards)]
+    """Targets of `all`: manifest, associations, summary, every planned product (+ report)."""
+    targets = [f"{OUTDIR}/manifest.tsv", f"{OUTDIR}/associations.tsv", f"{OUTDIR}/summary.txt"]
+    targets += all_products(wildcards)
+    if REPORT:
+        targets += report_targets(wildcards)
+    return targets
+
+
+QUICKLOOK_SUFFIXES = ("rate", "cal", "i2d")
+
+
+def report_targets(wildcards):
+    """PNGs and tables of every planned product (after the checkpoints)."""
+    targets = []
+    for path in all_products(wildcards):
+        rel = Path(path).relative_to(OUTDIR)
+        stem = rel.name.removesuffix(".fits")
+        if rel.suffix == ".fits" and stem.rsplit("_", 1)[-1] in QUICKLOOK_SUFFIXES:
+            targets.append(f"{OUTDIR}/report/{rel.parent}/{stem}.png")
+        if rel.name.endswith("_rate.fits"):
+            targets.append(f"{OUTDIR}/report/dq/{stem.removesuffix('_rate')}_dq.html")
+        if rel.name.endswith("_cat.ecsv"):
+            targets.append(f"{OUTDIR}/report/catalogs/{stem.removesuffix('_cat')}_cat.png")
+    return targets + [f"{OUTDIR}/report/runtime.html"]
+
+
+def row_of(root):
+    """The manifest row of an exposure root (a one-line error when there is none)."""
+    table = manifest_table()
+    rows = table[table["root"] == root]
+    if rows.empty:
+        raise WebbflowError(f"{root}: not an exposure of {OUTDIR}/manifest.tsv")
+    return rows.iloc[0]
+
+
+def not_routed_here(rule_name, root):
+    """An input nothing makes, so Snakemake takes another producer of this output instead."""
+    return f"{OUTDIR}/.routing/{rule_name}/{root}.not-this-route"
+
+
+def stage2_inputs(alias, kind):
+    """Input function of a stage-2 rule: the stage-1 product(s) or a Level-2 association."""
+
+    def inputs(wildcards):
+        row = row_of(wildcards.root)
+        if row["stage2"] != alias or prog.stage2_kind(row) != kind:
+            return {"route": not_routed_here(f"{alias}-{kind}", wildcards.root)}
+        suffix = prog.STAGE2_KINDS[kind][0]
+        found = {"exposure": f"{OUTDIR}/stage1/{wildcards.root}_{suffix}.fits"}
+        for plan in asn_plans():
+            if plan.level == "Level2" and plan.product == wildcards.root:
+                found["asn"] = f"{OUTDIR}/{plan.folder}/{plan.file}"
+                found["members"] = [f"{OUTDIR}/{plan.member_path(r, s)}" for r, _, s in plan.members]
+        found["overrides"] = override_files(SECTION_OF[alias])
+        if DEMO:
+            found["crds_cache"] = rules.demo.output.crds
+        return found
+
+    return inputs
+
+
+def plan_named(product, asn_type):
+    """The Level-3 association of ``product`` of this type, or None."""
+    for plan in asn_plans():
+        if plan.level == "Level3" and plan.product == product and plan.asn_type == asn_type:
+            return plan
+    return None
+
+
+def stage3_inputs(alias):
+    """Input function of a stage-3 rule: the association and its members' stage-2 products."""
+    asn_type = prog.ASN_TYPES[alias][0]
+
+    def inputs(wildcards):
+        plan = plan_named(wildcards.product, asn_type)
+        if plan is None:  # another stage-3 rule's product (coron3 and image3 both make i2d)
+            return {"route": not_routed_here(asn_type, wildcards.product)}
+        found = {
+            "asn": f"{OUTDIR}/{plan.folder}/{plan.file}",
+            "members": [f"{OUTDIR}/{plan.member_path(r, s)}" for r, _, s in plan.members],
+            "overrides": override_files(SECTION_OF[alias]),
+        }
+        if DEMO:
+            found["crds_cache"] = rules.demo.output.crds
+        return found
+
+    return inputs
+
+
+def asn_members(wildcards):
+    """The params of the asn rule (the association; its file reruns when it changes)."""
+    for plan in asn_plans():
+        if plan.file == f"{wildcards.name}_asn.json" and plan.folder == wildcards.folder:
+            return plan
+    raise WebbflowError(f"{wildcards.name}_asn.json: not in {OUTDIR}/associations.tsv")
+
+
+def section_steps(alias):
+    return section(SECTION_OF[alias])["steps"]
+
+
+def section_threads(alias):
+    return section(SECTION_OF[alias])["threads"]
+
+
+def files_mb(names, base_mb, per_mb):
+    """Resource estimate from the size of some inputs (MB of input x per_mb + base_mb)."""
+
+    def estimate(wildcards, input):
+        size = sum(Path(p).stat().st_size for n in names for p in _as_list(input.get(n, [])))
+        return int(base_mb + per_mb * size / 2**20)
+
+    return estimate
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str) else list(value)
 
 
 def override_files(section_name):

@@ -1,4 +1,5 @@
-# The exposure manifest (a checkpoint: the DAG grows once it is known) and the run summary.
+# The exposure manifest and the program's associations (checkpoints: the DAG grows once they
+# are known), each association file, and the run summary (also printed when the run ends).
 
 
 checkpoint manifest:
@@ -14,14 +15,47 @@ checkpoint manifest:
         "../scripts/manifest.py"
 
 
+checkpoint associations:
+    input:
+        manifest=f"{OUTDIR}/manifest.tsv",
+        asn_files=ASN_FILES,
+    output:
+        tsv=f"{OUTDIR}/associations.tsv",
+    log:
+        f"{OUTDIR}/logs/associations.log",
+    conda:
+        "../envs/webbflow.yaml"
+    script:
+        "../scripts/associations.py"
+
+
+rule asn:
+    input:
+        index=ancient(f"{OUTDIR}/associations.tsv"),  # content changes rerun through params
+    output:
+        json=f"{OUTDIR}/{{folder}}/{{name}}_asn.json",
+    params:
+        plan=asn_members,
+    log:
+        f"{OUTDIR}/logs/asn/{{folder}}/{{name}}.log",
+    wildcard_constraints:
+        folder="stage2|stage3",
+        name=r"[A-Za-z0-9][A-Za-z0-9_+-]*",
+    conda:
+        "../envs/webbflow.yaml"
+    script:
+        "../scripts/asn.py"
+
+
 rule summary:
     input:
         manifest=f"{OUTDIR}/manifest.tsv",
-        products=all_stage1_products,
+        associations=f"{OUTDIR}/associations.tsv",
+        products=all_products,
     output:
         txt=f"{OUTDIR}/summary.txt",
     params:
-        implemented=STAGE1_IMPLEMENTED,
+        implemented=IMPLEMENTED,
         context=CONTEXT,
         version=VERSION,
     log:
@@ -30,3 +64,23 @@ rule summary:
         "../envs/webbflow.yaml"
     script:
         "../scripts/summary.py"
+
+
+onsuccess:
+    print(wf.run_summary(OUTDIR, IMPLEMENTED, CONTEXT), file=sys.stderr)
+
+
+onerror:
+    print(wf.run_summary(OUTDIR, IMPLEMENTED, CONTEXT, failed=True), file=sys.stderr)
+
+
+# Stage 2 and 3 routes and the report pieces (included here: the Snakefile lists rule files
+# of stage 1; these need the manifest's input functions above).
+include: "image2.smk"
+include: "spec2.smk"
+include: "image3.smk"
+include: "tso3.smk"
+include: "coron3.smk"
+include: "ami3.smk"
+include: "wfs.smk"
+include: "report.smk"

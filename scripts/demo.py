@@ -8,7 +8,14 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 
 with workflow.log_to(snakemake.log[0]) as log:
     from webbflow.demo import generate_demo
+    from webbflow.demo.program import generate_program
 
     out_dir = Path(snakemake.output.json).parent
-    log.info("demo observation in %s: %s", out_dir, snakemake.params.settings)
-    generate_demo(out_dir, context=snakemake.params.context, **snakemake.params.settings)
+    settings = dict(snakemake.params.settings)
+    kind = settings.pop("program", "single")
+    log.info("demo %s program in %s: %s", kind, out_dir, settings)
+    if kind == "mixed":
+        settings.pop("n_exposures", None)
+        generate_program(out_dir, context=snakemake.params.context, **settings)
+    else:
+        generate_demo(out_dir, context=snakemake.params.context, **settings)

@@ -36,6 +36,7 @@ __all__ = [
     "implemented",
     "log_to",
     "run_pipeline",
+    "run_summary",
     "uncal_paths",
 ]
 
@@ -397,3 +398,44 @@ def run_pipeline(
         )
     except ParameterError as exc:  # a config typo the start-up check could not see
         raise ConfigError(f"config: {alias}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- end of a run
+
+
+def run_summary(
+    outdir: str | os.PathLike,
+    implemented: Mapping[str, bool],
+    context: str,
+    failed: bool = False,
+) -> str:
+    """The run summary printed when a run ends (``onsuccess``/``onerror``).
+
+    One line per exposure of ``<outdir>/manifest.tsv`` (see
+    :func:`webbflow.associations.program.summary_lines`), a planned product that is missing
+    reading FAILED; a short note when the run ended before the manifest existed.
+    """
+    from .associations import program, read_manifest
+
+    outdir = Path(outdir)
+    title = f"webbflow {webbflow.__version__}, CRDS context {context}: run " + (
+        "FAILED" if failed else "finished"
+    )
+    manifest = outdir / "manifest.tsv"
+    if not manifest.is_file():
+        return f"{title}; no manifest yet ({manifest}), so no exposure was processed"
+    index = outdir / "associations.tsv"
+    plans = program.read_index(index) if index.is_file() else []
+    lines = program.summary_lines(
+        read_manifest(manifest),
+        plans,
+        lambda alias: bool(implemented.get(alias)),
+        exists=lambda rel: (outdir / rel).is_file(),
+        failed=failed,
+    )
+    counts: dict[str, int] = {}
+    for line in lines:
+        verdict = line.split("\t")[2].split(" ")[0]
+        counts[verdict] = counts.get(verdict, 0) + 1
+    tally = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    return "\n".join([f"{title} ({tally}); per exposure:", *lines])

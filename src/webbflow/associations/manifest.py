@@ -53,6 +53,7 @@ _HEADER_COLUMNS: tuple[tuple[str, str, type], ...] = (
     ("observation", "OBSERVTN", str),
     ("visit", "VISIT", str),
     ("patttype", "PATTTYPE", str),
+    ("bkgdtarg", "BKGDTARG", bool),
     ("nints", "NINTS", int),
     ("ngroups", "NGROUPS", int),
 )
@@ -65,6 +66,9 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "stage3",
 )
 _REQUIRED = ("INSTRUME", "EXP_TYPE")
+#: PATTTYPE of wavefront-sensing dithers: such imaging pairs take calwebb_wfs-image3 at stage 3
+WFSC_PATTTYPE = "WFSC"
+WFS_IMAGE3 = "calwebb_wfs-image3"
 _STAGES = ("stage1", "stage2", "stage3")
 _RAW_SUFFIX = "_uncal"
 
@@ -79,7 +83,7 @@ def exptype_table() -> pd.DataFrame:
 Stages = tuple[str | None, str | None, str | None]
 
 
-def pipelines_for(exp_type: str, tsovisit: bool | None) -> Stages:
+def pipelines_for(exp_type: str, tsovisit: bool | None, patttype: str | None = None) -> Stages:
     """Stage-1, stage-2 and stage-3 pipeline aliases for an exposure.
 
     Parameters
@@ -88,6 +92,9 @@ def pipelines_for(exp_type: str, tsovisit: bool | None) -> Stages:
         EXP_TYPE keyword value (case-insensitive).
     tsovisit : bool or None
         TSOVISIT keyword value; None (keyword absent) counts as False, as officially.
+    patttype : str, optional
+        PATTTYPE keyword value; ``WFSC`` turns an imaging exposure's stage 3 into
+        ``calwebb_wfs-image3`` (the WFS&C dithered pairs).
 
     Returns
     -------
@@ -97,6 +104,14 @@ def pipelines_for(exp_type: str, tsovisit: bool | None) -> Stages:
         table gives ``(None, None, None)``. A mode listed only as TSO (``NRC_TSIMAGE``) takes
         its TSO row whatever TSOVISIT says.
     """
+    stages = _table_stages(exp_type, tsovisit)
+    wfsc = str(patttype or "").strip().upper() == WFSC_PATTTYPE
+    if wfsc and stages[1] == "calwebb_image2" and stages[2] == "calwebb_image3":
+        return (stages[0], stages[1], WFS_IMAGE3)
+    return stages
+
+
+def _table_stages(exp_type: str, tsovisit: bool | None) -> Stages:
     table = exptype_table()
     rows = table[table["exp_type"] == str(exp_type).strip().upper()]
     if rows.empty:
@@ -162,7 +177,7 @@ def _read_row(path: Path) -> dict[str, object]:
             raise input_error(path, f"{key} = {header.get(key)!r} is not {kind.__name__}") from None
     row["instrument"] = str(row["instrument"]).upper()
     row["exp_type"] = str(row["exp_type"]).upper()
-    stages = pipelines_for(str(row["exp_type"]), bool(row["tsovisit"]))
+    stages = pipelines_for(str(row["exp_type"]), bool(row["tsovisit"]), str(row["patttype"]))
     row.update({"stage1": stages[0], "stage2": stages[1], "stage3": stages[2]})
     return row
 
