@@ -23,6 +23,7 @@ from typing import Any
 from ..datamodels import DataModel
 from ..datamodels.meta import by_path
 from ..errors import ReferenceError_
+from .crds_compat import crds_library
 
 __all__ = [
     "configure",
@@ -72,7 +73,7 @@ def _forget() -> None:
 
 def crds_version() -> str:
     """Version of the installed ``crds`` library (recorded as CRDS_VER)."""
-    import crds
+    crds = crds_library()
 
     return str(crds.__version__)
 
@@ -111,7 +112,7 @@ def context_in_use() -> str:
             raise ReferenceError_(
                 f"no CRDS context: set CRDS_CONTEXT or crds.context, or give CRDS_PATH a cache "
                 f"with {cfg}") from None
-    import crds
+    crds = crds_library()
     from crds.core import exceptions as crexc
 
     try:
@@ -128,6 +129,7 @@ def _one_line(exc: BaseException) -> str:
 @contextlib.contextmanager
 def _crds_env() -> Iterator[None]:
     """Local mode when no server is set; crds's own ERROR lines hushed (we raise instead)."""
+    crds_library()
     saved = os.environ.get("CRDS_MODE")
     if _local_mode():
         os.environ["CRDS_MODE"] = "local"
@@ -225,7 +227,7 @@ def _lookup_error(reftype: str, params: dict[str, str], context: str,
 
 
 def _select(params: dict[str, str], reftype: str, context: str) -> str:
-    import crds
+    crds = crds_library()
     from crds.core import exceptions as crexc
 
     try:
