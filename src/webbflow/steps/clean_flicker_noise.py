@@ -86,11 +86,6 @@ class CleanFlickerNoiseStep(Step):
             return f"fit method 'fft' cannot be applied to EXP_TYPE {exp_type}"
         return None
 
-    def _fail(self, model: DataModel, reason: str) -> DataModel:
-        self.log.warning("Step %s not applied (FAILED): %s", self.name, reason)
-        self._status = "FAILED"
-        return model
-
     # ------------------------------------------------------------------ inputs
     def _flat(self, model: DataModel) -> np.ndarray | None:
         if not self.apply_flat_field:
@@ -154,7 +149,7 @@ class CleanFlickerNoiseStep(Step):
         self._check_options(exp_type)
         reason = self._unsupported(exp_type)
         if reason is not None:
-            return self._fail(model, reason)
+            return self.fail_step(model, reason)
         subarray = str(meta.subarray.name or "").upper()
         fit_by_channel = self.fit_by_channel
         if fit_by_channel and (subarray != "FULL" or exp_type.startswith("MIR")):
@@ -171,7 +166,7 @@ class CleanFlickerNoiseStep(Step):
             if self.user_mask not in (None, "", "None"):
                 raise InputError(f"{self.user_mask}: mask shape {mask.shape} does not match "
                                  f"the data {model.data.shape}")
-            return self._fail(model, "mask does not match the data shape")
+            return self.fail_step(model, "mask does not match the data shape")
         options = {"fit_method": _FIT[self.fit_method], "background_method": background,
                    "n_sigma": float(self.n_sigma), "lines_axis": self._line_axis(model),
                    "fit_by_channel": fit_by_channel, "flat": flat,
@@ -185,7 +180,7 @@ class CleanFlickerNoiseStep(Step):
             masks = np.broadcast_to(mask, planes.shape) if mask.ndim == 2 else mask
             res = fk.clean_images(planes, masks, **options)
         if res.failed:
-            return self._fail(model, "the FFT noise fit was singular")
+            return self.fail_step(model, "the FFT noise fit was singular")
         for k in np.flatnonzero(~res.usable):
             self.log.warning("No usable background in image %d: left uncorrected", k + 1)
         cleaned = res.data.reshape(original.shape)

@@ -346,6 +346,16 @@ class Step:
         self._status = "SKIPPED"
         return model
 
+    def fail_step(self, model: Any, reason: str) -> Any:
+        """Log ``reason``, mark the step FAILED (data left unchanged), return ``model``.
+
+        For a step that cannot apply its correction to this exposure but must not stop
+        the pipeline, as the official steps record ``S_* = FAILED``.
+        """
+        self.log.warning("Step %s failed: %s", self.name, reason)
+        self._status = "FAILED"
+        return model
+
     def _check_hooks(self) -> None:
         for key in ("pre_hooks", "post_hooks"):
             if self.params[key]:
