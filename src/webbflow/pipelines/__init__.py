@@ -13,6 +13,7 @@ _LAZY = {
     "DarkPipeline": "webbflow.pipelines.dark",
     "GuiderPipeline": "webbflow.pipelines.guider",
     "Image2Pipeline": "webbflow.pipelines.image2",
+    "Image3Pipeline": "webbflow.pipelines.image3",
 }
 
 __all__ = list(_LAZY)

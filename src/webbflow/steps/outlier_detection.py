@@ -214,6 +214,8 @@ class OutlierDetectionStep(Step):
         tmp = None
         keep_singles = self.save_intermediate_results
         single_dir = self._output_dir() or "."
+        if self._output_dir():
+            Path(self._output_dir()).mkdir(parents=True, exist_ok=True)
         if not self.in_memory and not keep_singles:
             tmp = tempfile.mkdtemp(prefix="webbflow_outlier_", dir=self._output_dir())
             single_dir = tmp
