@@ -17,6 +17,7 @@ rule dark:
         f"{OUTDIR}/benchmarks/dark/{{root}}.tsv"
     threads: section("dark")["threads"]
     resources:
+        cpus_per_task=lambda wildcards, threads: threads,  # SLURM --cpus-per-task
         mem_mb=mem_mb(per_input_mb=16),
         runtime=runtime_min(per_input_mb=0.3),
     conda:

@@ -17,6 +17,7 @@ rule guider:
         f"{OUTDIR}/benchmarks/guider/{{root}}.tsv"
     threads: section("guider")["threads"]
     resources:
+        cpus_per_task=lambda wildcards, threads: threads,  # SLURM --cpus-per-task
         mem_mb=mem_mb(per_input_mb=8),
         runtime=runtime_min(per_input_mb=0.2),
     conda:
