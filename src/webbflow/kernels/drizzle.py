@@ -60,13 +60,13 @@ FLUX_CONSERVING = ("square", "point", "turbo")
 _MAX_VERTS = 12
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fround(x):
     """Nearest integer, halves up (output pixel ``k`` covers ``[k - 0.5, k + 0.5)``)."""
     return math.floor(x + 0.5)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _interp(pixmap, x, y):
     """Bilinear interpolation of ``pixmap`` at input position (x, y); edge cells extrapolate.
 
@@ -96,7 +96,7 @@ def _interp(pixmap, x, y):
     return True, xo, yo
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _clip_edge(px, py, n, qx, qy, axis, bound, keep_above):
     """Clip polygon (px, py)[:n] by one axis-aligned half-plane into (qx, qy); return count."""
     m = 0
@@ -128,7 +128,7 @@ def _clip_edge(px, py, n, qx, qy, axis, bound, keep_above):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _shoelace(px, py, n):
     a = 0.0
     for k in range(n):
@@ -137,7 +137,7 @@ def _shoelace(px, py, n):
     return abs(0.5 * a)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _overlap(qx, qy, ii, jj, lo_x, hi_x, lo_y, hi_y, jaco, buf):
     """Area of quadrilateral (qx, qy)[:4] (bounds lo/hi, area ``jaco``) inside output pixel
     (ii, jj); only the pixel edges the quadrilateral crosses are clipped against."""
@@ -173,7 +173,7 @@ def _overlap(qx, qy, ii, jj, lo_x, hi_x, lo_y, hi_y, jaco, buf):
     return _shoelace(buf[cur, 0], buf[cur, 1], n)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deposit(ii, jj, dow, vals, out, wht, slot, con, plane, bit, use_con):
     """Average the values ``vals`` (one per layer) into output pixel (ii, jj) with ``dow``."""
     if use_con and dow > 0.0:
@@ -193,7 +193,7 @@ def _deposit(ii, jj, dow, vals, out, wht, slot, con, plane, bit, use_con):
         wht[s, jj, ii] = total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lanczos(u, order):
     if u == 0.0:
         return 1.0
