@@ -45,7 +45,7 @@ def test_ramp_round_trip_keeps_arrays_dtypes_and_keywords(tmp_path):
         assert hdul[0].header["S_JUMP"] == "COMPLETE"
         assert hdul[0].header["DATAMODL"] == "RampModel"
         assert hdul["SCI"].header["V2_REF"] == pytest.approx(120.6)  # SCI-header keyword
-        assert [h.name for h in hdul] == ["PRIMARY", "SCI", "PIXELDQ", "GROUPDQ", "ERR"]
+        assert [h.name for h in hdul] == ["PRIMARY", "SCI", "PIXELDQ", "GROUPDQ", "ERR", "ASDF"]
 
 
 def test_uncal_is_uint16_with_tables(tmp_path):

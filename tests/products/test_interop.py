@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,18 @@ def test_wcs_travels_in_the_asdf_extension_both_ways(tmp_path):
         off.save(tmp_path / "official_cal.fits")
     back = dm.open(tmp_path / "official_cal.fits")
     np.testing.assert_allclose(back.meta.wcs(5.0, 7.0), expected, rtol=0, atol=1e-12)
+
+
+def test_every_product_carries_its_metadata_tree_in_the_asdf_extension(tmp_path):
+    import asdf
+    from astropy.io import fits
+
+    model = _science(dm.RampModel(np.zeros((1, 2, 3, 3), "f4")))
+    model.meta.exposure.nframes = np.int64(4)
+    path = model.save(tmp_path / "x_ramp.fits")
+    with fits.open(path) as hdul, asdf.open(io.BytesIO(hdul["ASDF"].data.tobytes())) as af:
+        tree = af.tree["meta"]
+    assert tree["instrument"]["detector"] == "NRCA1"
+    assert tree["exposure"]["nframes"] == 4 and tree["model_type"] == "RampModel"
+    with sdm.RampModel(path) as off:
+        assert off.meta.exposure.nframes == 4

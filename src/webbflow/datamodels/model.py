@@ -295,21 +295,32 @@ class DataModel:
                 hdus.append(fits.BinTableHDU(np.asarray(tab), header=headers.get(extname),
                                              name=extname))
         hdus.extend(h.copy() for h in self.extra_hdus)
-        asdf_hdu = self._asdf_hdu()
-        if asdf_hdu is not None:
-            hdus.append(asdf_hdu)
+        hdus.append(self._asdf_hdu())
         return fits.HDUList([fits.PrimaryHDU(header=headers["PRIMARY"]), *hdus])
 
-    def _asdf_hdu(self) -> fits.BinTableHDU | None:
-        """The ASDF extension holding ASDF-only metadata (the gwcs WCS), or None."""
-        tree = {key: self._store[key] for key in ASDF_ONLY_PATHS
-                if self._store.get(key) is not None}
-        if not tree:
-            return None
+    def _asdf_hdu(self) -> fits.BinTableHDU:
+        """The ASDF extension: the whole metadata tree (and the gwcs WCS), as JWST products have.
+
+        The official pipeline reads product metadata from this tree (its FITS keywords are
+        the same values), so every product carries it; arrays stay in their FITS HDUs.
+        """
         import asdf
 
+        meta: dict[str, Any] = {}
+        for path, value in self.meta.items():
+            if isinstance(value, np.generic):
+                value = value.item()
+            node = meta
+            *parents, leaf = path.split(".")
+            for part in parents:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    break
+                node = child
+            else:
+                node[leaf] = value
         buffer = io.BytesIO()
-        asdf.AsdfFile({"meta": tree}).write_to(buffer)
+        asdf.AsdfFile({"meta": meta}).write_to(buffer)
         data = np.frombuffer(buffer.getvalue(), dtype=np.uint8)[None, :]
         column = fits.Column(name="ASDF_METADATA", format=f"{data.shape[1]}B", array=data)
         return fits.BinTableHDU.from_columns([column], name=ASDF_EXTNAME)
