@@ -48,6 +48,7 @@ SECTION_OF = {alias: name for name, alias in wf.PIPELINE_SECTIONS.items()}
 
 wildcard_constraints:
     root=ROOT_PATTERN,
+    product=r"[A-Za-z0-9][A-Za-z0-9_+-]*",
 
 
 localrules:
@@ -147,7 +148,8 @@ def report_targets(wildcards):
         if rel.name.endswith("_rate.fits"):
             targets.append(f"{OUTDIR}/report/dq/{stem.removesuffix('_rate')}_dq.html")
         if rel.name.endswith("_cat.ecsv"):
-            targets.append(f"{OUTDIR}/report/catalogs/{stem.removesuffix('_cat')}_cat.png")
+            product = rel.name.removesuffix("_cat.ecsv")
+            targets.append(f"{OUTDIR}/report/catalogs/{product}_cat.png")
     return targets + [f"{OUTDIR}/report/runtime.html"]
 
 

@@ -323,6 +323,9 @@ def log_to(path: str | os.PathLike | None, level: int = logging.INFO) -> Iterato
     except WebbflowError as exc:
         logger.error("%s: %s", type(exc).__name__, exc)
         raise
+    except Exception:  # a bug: its traceback belongs in the rule's log too
+        logger.exception("unexpected error")
+        raise
     finally:
         logging.getLogger("py.warnings").removeHandler(handler)
         logger.removeHandler(handler)
