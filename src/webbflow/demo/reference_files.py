@@ -35,6 +35,7 @@ from ..references.models import (
 from ..wcs import DistortionSolution, distortion_model
 from .detector import IPC_KERNEL, Detector
 from .ramps import apply_ipc
+from .stage3_references import write_stage3_references
 from .tables import SUBARRAYS, ReadPattern, Subarray, Timing
 
 __all__ = ["PHOTMJSR", "linearity_coefficients", "write_references"]
@@ -215,6 +216,7 @@ def write_references(det: Detector, distortion: DistortionSolution, area: np.nda
     _asdf_meta(offs, "filteroffset", "Demo NRCA1 filter offsets (pixels)")
     files["filteroffset"] = refdir / "jwst_nircam_filteroffset_demo_nrca1.asdf"
     offs.save(files["filteroffset"])
+    files.update(write_stage3_references(refdir, _common, _asdf_meta))
 
     det_key = {"META.INSTRUMENT.DETECTOR": "NRCA1"}
     img = {"META.EXPOSURE.TYPE": "NRC_IMAGE"}
@@ -234,6 +236,8 @@ def write_references(det: Detector, distortion: DistortionSolution, area: np.nda
                  "META.INSTRUMENT.PUPIL": "CLEAR"},
         "distortion": {**det_key, **img},
         "filteroffset": {**det_key, **img},
+        "apcorr": {**det_key, **img},
+        "abvegaoffset": {**det_key, **img},
     }
     entries = [RefEntry("NIRCAM", rt, files[rt], match[rt], "2022-01-01 00:00:00")
                for rt in files]
