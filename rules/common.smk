@@ -96,8 +96,9 @@ def stage2_products(row):
 
 
 def asn_plans():
-    """The program's associations (after the associations checkpoint has run)."""
-    return prog.read_index(checkpoints.associations.get().output.tsv)
+    """The program's associations, from the manifest checkpoint (what the associations rule
+    writes to associations.tsv; computed here so stage 1-2 planning never waits on it)."""
+    return prog.build_associations(manifest_table(), ASN_FILES)
 
 
 def runnable(plan):

@@ -1,5 +1,6 @@
-# The exposure manifest and the program's associations (checkpoints: the DAG grows once they
-# are known), each association file, and the run summary (also printed when the run ends).
+# The exposure manifest (a checkpoint: the DAG grows once it is known), the program's
+# associations built from it (index and one file each), and the run summary (also printed
+# when the run ends).
 
 
 checkpoint manifest:
@@ -15,7 +16,7 @@ checkpoint manifest:
         "../scripts/manifest.py"
 
 
-checkpoint associations:
+rule associations:
     input:
         manifest=f"{OUTDIR}/manifest.tsv",
         asn_files=ASN_FILES,
