@@ -200,3 +200,23 @@ def test_errors(run, tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="aperture_ee"):
         SourceCatalogStep.call(model, aperture_ee1=60, override_apcorr="N/A",
                                override_abvegaoffset="N/A")
+
+
+def test_blank_mosaic_gives_an_empty_catalog_not_a_crash(tmp_path):
+    """Nothing to find: the products still exist, with every column and no rows."""
+    import webbflow.datamodels as dm
+    from webbflow.steps.source_catalog import SourceCatalogStep
+
+    rng = np.random.default_rng(3)
+    model = dm.ImageModel(rng.normal(0.0, 1.0, (96, 96)).astype("f4"))
+    model.err = np.ones((96, 96), "f4")
+    model.meta.instrument.name, model.meta.instrument.detector = "NIRCAM", "NRCA1"
+    model.meta.instrument.filter, model.meta.instrument.pupil = "F200W", "CLEAR"
+    model.meta.exposure.type = "NRC_IMAGE"
+    model.meta.bunit_data = "MJy/sr"
+    model.meta.photometry.pixelarea_steradians = 2.3e-14
+    model.meta.filename = "blank_i2d.fits"
+    catalog = SourceCatalogStep.call(model, override_apcorr="N/A", override_abvegaoffset="N/A",
+                                     output_dir=str(tmp_path), save_results=True)
+    assert len(catalog) == 0 and "xcentroid" in catalog.colnames
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank_cat.ecsv", "blank_segm.fits"]

@@ -115,9 +115,9 @@ class SourceCatalogStep(Step):
         self.log.info("%d sources found", len(catalog))
         model.meta.cal_step.source_catalog = "COMPLETE"
         if len(catalog) == 0:
-            self.log.warning("No sources found in the image; no catalog")
-            self._status = "SKIPPED"
-            return None
+            # The official step writes nothing here; an empty catalog (all columns, no rows)
+            # and an empty segmentation map say "searched, nothing found" to the workflow.
+            self.log.warning("No sources found in the image: the catalog is empty")
         catalog.meta["cal_step.source_catalog"] = "COMPLETE"
         self._segm = segm
         self._model = model
