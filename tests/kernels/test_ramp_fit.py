@@ -82,8 +82,8 @@ def test_jump_splits_into_two_equal_slope_segments():
 
 def test_saturation_uses_only_earlier_groups():
     """Saturation from group 6: one segment, groups 0-5; the junk values in saturated groups
-    are ignored. slope = 7 DN/s, var_r(6); the integration is not flagged (only fully saturated
-    integrations are, officially)."""
+    are ignored. slope = 7 DN/s, var_r(6); rate and rateints DQ = SATURATED (partial
+    saturation is flagged but keeps its rate, as stcal 1.20 OLS_C gives: DQ 2, slope 7)."""
     ramp = 7.0 * TG * np.arange(10)
     ramp[6:] = 1e5
     gdq = np.zeros(10, np.uint8)
@@ -91,7 +91,7 @@ def test_saturation_uses_only_earlier_groups():
     r = fit1(ramp, gdq)
     np.testing.assert_allclose(r.slope[0, 0], 7.0, rtol=2e-6)
     np.testing.assert_allclose(r.var_rnoise[0, 0], var_r(6), rtol=1e-6)
-    assert r.dq[0, 0] == 0
+    assert r.dq[0, 0] == SAT and r.dq_ints[0, 0, 0] == SAT
 
 
 def test_all_saturated():
@@ -108,16 +108,17 @@ def test_all_saturated():
 
 def test_one_good_group_suppressed_and_not():
     """Good group 0 only, groups 1-4 saturated. suppress_one_group=True (default): no rate,
-    NaN and DO_NOT_USE (not SATURATED). False: one segment of length 1 at the zeroth group,
-    slope = data / ((nframes + 1) * tframe / 2) with NFRAMES=4, TFRAME=2 s -> 300 / 5 = 60."""
+    NaN and DO_NOT_USE | SATURATED (the partial-saturation flag). False: one segment of length
+    1 at the zeroth group, slope = data / ((nframes + 1) * tframe / 2) with NFRAMES=4,
+    TFRAME=2 s -> 300 / 5 = 60, DQ SATURATED (stcal 1.20: DQ 3, then 60 DN/s with DQ 2)."""
     ramp = [300.0, 6e4, 6e4, 6e4, 6e4]
     gdq = [0, SAT, SAT, SAT, SAT]
     r = fit1(ramp, gdq, tg=8.0, tf=2.0, nframes=4)
-    assert np.isnan(r.slope[0, 0]) and r.dq[0, 0] == DNU
+    assert np.isnan(r.slope[0, 0]) and r.dq[0, 0] == DNU | SAT
     r = fit1(ramp, gdq, tg=8.0, tf=2.0, nframes=4, suppress_one_group=False)
     t1 = 5.0
     np.testing.assert_allclose(r.slope[0, 0], 300.0 / t1, rtol=1e-6)
-    assert r.dq[0, 0] == 0
+    assert r.dq[0, 0] == SAT
     np.testing.assert_allclose(r.var_rnoise[0, 0], var_r(1, tg=t1, nframes=4), rtol=1e-6)
     np.testing.assert_allclose(r.var_poisson[0, 0], 60.0 / (t1 * GAIN), rtol=1e-6)
 
@@ -189,9 +190,9 @@ def test_bad_readnoise_or_gain_is_flagged(rn, gain, dq):
 
 def test_integrations_combine_and_saturated_integration_is_skipped():
     """Two integrations at 2 and 4 DN/s, a third fully saturated. Rate = inverse-variance
-    mean of the first two (equal read-noise weights, Poisson from the shared median rate, so
-    equal weights: 3 DN/s); VAR_RNOISE halves; third rateints plane NaN with DO_NOT_USE |
-    SATURATED, rate DQ clean (not every integration saturated)."""
+    mean of the first two (equal read-noise weights: 3 DN/s); VAR_RNOISE halves; third
+    rateints plane NaN with DO_NOT_USE | SATURATED; rate DQ SATURATED only (an integration
+    saturated, not all of them: the rate is kept)."""
     ramps = np.stack([2.0 * TG * np.arange(6), 4.0 * TG * np.arange(6), np.full(6, 6e4)])
     gdq = np.zeros((3, 6), np.uint8)
     gdq[2] = SAT
@@ -200,7 +201,7 @@ def test_integrations_combine_and_saturated_integration_is_skipped():
     np.testing.assert_allclose(r.slope[0, 0], 3.0, rtol=2e-6)
     np.testing.assert_allclose(r.var_rnoise[0, 0], var_r(6) / 2, rtol=1e-6)
     assert np.isnan(r.slope_ints[2, 0, 0]) and r.dq_ints[2, 0, 0] == DNU | SAT
-    assert r.dq[0, 0] == 0
+    assert r.dq[0, 0] == SAT
 
 
 def test_firstgroup_lastgroup():
@@ -229,6 +230,101 @@ def test_input_validation_and_inputs_untouched():
     with pytest.raises(ValueError, match="weighting"):
         fit_ramps(data, gdq, np.zeros((1, 1)), np.ones((1, 1)), np.ones((1, 1)), 1.0, 1.0, 1,
                   0, FLAGS, weighting="unweighted")
+
+
+# ---------------------------------------------- ramps split by jumps, pinned to stcal 1.20
+# Expected values are what the official OLS_C (stcal 1.20.0, jwst 3.0.0) returns for the same
+# single pixel (read noise 10 DN, gain 2, TGROUP 10 s, NFRAMES 1), float32 outputs.
+
+#: (case, ramp, groupdq, official slope, official VAR_POISSON, official VAR_RNOISE)
+OFFICIAL_JUMP_CASES = [
+    # Jump at group 3: segments 0-2 (3 groups) and 3-9 (7 groups, the jump group first); the
+    # slopes combine with read-noise weights (n^3 - n = 24 and 336), not total variance.
+    ("jump_at_3_unequal", [0, 480, 1010, 2300, 2810, 3290, 3800, 4320, 4790, 5300],
+     [0, 0, 0, JUMP, 0, 0, 0, 0, 0, 0], 50.01601791381836, 0.3187499940395355,
+     0.01666666753590107),
+    # Jump in the last group: segment 0-8; the jump group alone would start a one-group
+    # segment, dropped because a longer one exists.
+    ("jump_last_group", [0, 50, 100, 150, 200, 250, 300, 350, 400, 1450], [0] * 9 + [JUMP],
+     5.0, 0.03125, 0.008333333767950535),
+    # Jumps at groups 4 and 5: segments 0-3 and 5-9 (group 4 is in neither: only the group
+    # just before a good group starts a segment).
+    ("adjacent_jumps", [0, 52, 101, 149, 900, 1700, 1755, 1801, 1848, 1902],
+     [0, 0, 0, 0, JUMP, JUMP, 0, 0, 0, 0], 4.9917988777160645, 0.03500000014901161,
+     0.03333333507180214),
+    # Group 4 flagged JUMP_DET | DO_NOT_USE (not exactly JUMP_DET): it starts nothing;
+    # segments 0-3 and 5-9.
+    ("jump_and_do_not_use", [0, 52, 101, 149, 900, 950, 1003, 1049, 1098, 1150],
+     [0, 0, 0, 0, JUMP | DNU, 0, 0, 0, 0, 0], 4.969576835632324, 0.03500000014901161,
+     0.03333333507180214),
+    # Jump at group 1: the one-group segment [0] is dropped; segment 1-7 only.
+    ("jump_at_1", [-5000, 1020, 1041, 1059, 1080, 1101, 1119, 1140],
+     [0, JUMP, 0, 0, 0, 0, 0, 0], 1.9916666746139526, 0.017500000074505806,
+     0.01785714365541935),
+    # Jump at group 2: a two-group segment 0-1 (difference) and 2-7 (6 groups).
+    ("two_group_segment", [0, 30, 500, 530, 561, 590, 620, 651],
+     [0, 0, JUMP, 0, 0, 0, 0, 0], 3.0152504444122314, 0.02500000037252903,
+     0.02777777798473835),
+    # Bright (2000 DN/s) ramp, jump at 3: segments 0-2 and 3-7; Poisson-dominated, where
+    # read-noise weighting and total-variance weighting differ most.
+    ("bright_jump", [0, 20100, 40150, 70300, 90280, 110400, 130350, 150420],
+     [0, 0, 0, JUMP, 0, 0, 0, 0], 2003.7501220703125, 16.71666717529297, 0.0416666679084301),
+]
+
+
+@pytest.mark.parametrize(("case", "ramp", "gdq", "slope", "vp", "vr"), OFFICIAL_JUMP_CASES,
+                         ids=[c[0] for c in OFFICIAL_JUMP_CASES])
+def test_jump_split_ramps_match_official(case, ramp, gdq, slope, vp, vr):
+    """Segments split at JUMP_DET groups (cases in OFFICIAL_JUMP_CASES): slope, variances and
+    DQ (JUMP_DET) equal the official outputs to float32 precision."""
+    r = fit1(np.array(ramp, float), np.array(gdq, np.uint8))
+    np.testing.assert_allclose(r.slope[0, 0], slope, rtol=1e-6)
+    np.testing.assert_allclose(r.var_poisson[0, 0], vp, rtol=1e-6)
+    np.testing.assert_allclose(r.var_rnoise[0, 0], vr, rtol=1e-6)
+    assert r.dq[0, 0] == JUMP and r.dq_ints[0, 0, 0] == JUMP
+
+
+def test_read_noise_weighting_by_hand():
+    """Jump at group 3 of a 10-group ramp: segments 0-2 (slope s1) and 3-9 (s2). The official
+    combination (stcal JP-4318) weights by 1 / var_r, i.e. by n^3 - n = 24 and 336:
+    slope = (24 s1 + 336 s2) / 360, independent of the Poisson variance."""
+    ramp = np.array([0, 480, 1010, 2300, 2810, 3290, 3800, 4320, 4790, 5300], float)
+    gdq = np.zeros(10, np.uint8)
+    gdq[3] = JUMP
+    r = fit1(ramp, gdq)
+    s1 = optimal_slope(ramp[:3])
+    s2 = optimal_slope(ramp[3:])
+    np.testing.assert_allclose(r.slope[0, 0], (24 * s1 + 336 * s2) / 360, rtol=1e-6)
+
+
+def test_two_integrations_with_a_jump_match_official():
+    """Integration 1 jumps at group 3 (segments 0-2, 3-5), integration 2 has none (0-5).
+    Official: rateints 204.75 (DQ JUMP_DET) and 201.79826 (DQ 0); rate 202.34743 = the
+    read-noise-weighted mean of the three segments; VAR_RNOISE 0.023255814."""
+    ramps = np.array([[0, 2050, 4110, 9000, 11020, 13080], [0, 2010, 4030, 6060, 8040, 10090]])
+    gdq = np.zeros((2, 6), np.uint8)
+    gdq[0, 3] = JUMP
+    r = fit1(ramps, gdq)
+    np.testing.assert_allclose(r.slope_ints[:, 0, 0], [204.75, 201.7982635498047], rtol=1e-6)
+    np.testing.assert_array_equal(r.dq_ints[:, 0, 0], [JUMP, 0])
+    np.testing.assert_allclose(r.slope[0, 0], 202.34742736816406, rtol=1e-6)
+    np.testing.assert_allclose(r.var_rnoise[0, 0], 0.023255813866853714, rtol=1e-6)
+    np.testing.assert_allclose(r.err[0, 0], 1.0748023986816406, rtol=1e-6)
+    assert r.dq[0, 0] == JUMP
+
+
+def test_persistence_groups_count_as_good():
+    """PERSISTENCE (32) on group 2 when the flag is given: the group still fits (one segment
+    0-5, slope 3 DN/s) and PERSISTENCE propagates to the rate DQ."""
+    data = (3.0 * TG * np.arange(6)).astype(np.float32).reshape(1, 6, 1, 1)
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[0, 2] = 32
+    one = np.ones((1, 1), np.float32)
+    r = fit_ramps(data, gdq, np.zeros((1, 1), np.uint32), one * RN, one * GAIN, TG, TG, 1, 0,
+                  {**FLAGS, "PERSISTENCE": 32})
+    np.testing.assert_allclose(r.slope[0, 0], 3.0, rtol=2e-6)
+    np.testing.assert_allclose(r.var_rnoise[0, 0], var_r(6), rtol=1e-6)
+    assert r.dq[0, 0] == 32
 
 
 # ------------------------------------------------------------------ NumPy reference version
@@ -270,7 +366,7 @@ def reference_fit(data, gdq, rn, gain, tg, nframes, suppress):
                 m = np.median(d) if d.size else lvl[0]
                 rates.append(0.0 if np.isnan(m) else m)
             med = np.mean(rates)
-            sums = np.zeros(4)  # 1/vp, 1/vr, 1/ve, slope/ve over all integrations
+            sums = np.zeros(4)  # 1/vp, 1/vr, 1/ve, slope/vr over all integrations
             qs = []
             for i in range(nints):
                 q = pdq | (JUMP if (dqs[i] & JUMP).any() else 0)
@@ -311,22 +407,24 @@ def reference_fit(data, gdq, rn, gain, tg, nframes, suppress):
                 if vals:
                     sl, vp, vr = np.array(vals).T
                     ip = (1 / vp[vp > 0]).sum()
-                    part = [ip, (1 / vr).sum(), (1 / (vp + vr)).sum(), (sl / (vp + vr)).sum()]
+                    # JP-4318: slopes weighted by read-noise inverse variance only
+                    part = [ip, (1 / vr).sum(), (1 / (vp + vr)).sum(), (sl / vr).sum()]
                     sums += part
-                    out["slope_ints"][i, y, x] = part[3] / part[2]
+                    out["slope_ints"][i, y, x] = part[3] / part[1]
                 if q & (DNU | SAT):
                     out["slope_ints"][i, y, x] = np.nan
             qs = np.array(qs)
             q = pdq | np.bitwise_or.reduce(qs & JUMP)
             q |= DNU if (qs & DNU).all() else 0
             q |= SAT if (qs & SAT).all() else 0
-            out["dq"][y, x] = q
+            partial = SAT if (dqs & SAT).any() else 0  # flagged after the rate is decided
+            out["dq"][y, x] = q | partial
             if q & (DNU | SAT):
                 out["slope"][y, x] = np.nan
                 continue
             # No segment at all (e.g. a JUMP-flagged group 0 followed by saturation) gives an
-            # unflagged NaN rate with zero variances, as in the official code.
-            out["slope"][y, x] = sums[3] / sums[2] if sums[2] > 0 else np.nan
+            # unflagged zero rate with zero variances, as in the official code.
+            out["slope"][y, x] = sums[3] / sums[1] if sums[1] > 0 else 0.0
             out["vp"][y, x] = 1 / sums[0] if sums[0] > 0 else 0.0
             out["vr"][y, x] = 1 / sums[1] if sums[1] > 0 else 0.0
     return out

@@ -1,9 +1,10 @@
 """Python entry point of the ramp-fitting kernels: validates inputs, allocates outputs.
 
-:func:`fit_ramps` runs the numba kernels of :mod:`webbflow.kernels.ramp_fit` one integration
-at a time (two passes: the pixel median rate needs every integration before any segment can
-be given its Poisson variance), so its working memory is the outputs plus a few (ny, nx)
-float64 accumulators; the input cube is only read.
+:func:`fit_ramps` runs :func:`webbflow.kernels.ramp_fit.fit_all` once: a single pass over the
+ramp cube, every pixel with all its integrations at once (the pixel median rate needs every
+integration before any segment can be given its Poisson variance). Its working memory is the
+outputs and a few small per-row buffers; the input cube is only read (no copy when it is
+C-contiguous).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class RampFitResult:
         ERR = sqrt(VAR_POISSON + VAR_RNOISE).
     dq : ndarray, uint32, (ny, nx)
         Exposure-level DQ: PIXELDQ | gain flags | JUMP_DET if any integration had a jump |
-        DO_NOT_USE / SATURATED if every integration has it.
+        DO_NOT_USE / SATURATED if every integration has it | SATURATED if any group saturated.
     slope_ints, var_poisson_ints, var_rnoise_ints, err_ints : ndarray, float32, (nints, ny, nx)
         Per-integration values ("rateints" product). ERR here is
         sqrt(1 / sum_s 1 / (var_p_s + var_r_s)) over the integration's segments, as officially.
@@ -112,7 +113,8 @@ def fit_ramps(
         enters the optional pedestal); it is validated and accepted for a uniform signature.
     flags : mapping of str to int
         DQ bit values; must contain ``DO_NOT_USE``, ``SATURATED``, ``JUMP_DET`` and
-        ``NO_GAIN_VALUE`` (e.g. 1, 2, 4 and 524288 for JWST).
+        ``NO_GAIN_VALUE`` (e.g. 1, 2, 4 and 524288 for JWST); ``PERSISTENCE`` (32) is
+        optional: groups flagged with it still count as good, and the flag propagates.
     suppress_one_group : bool, default True
         Flag DO_NOT_USE every group of an integration that has exactly one good group, so it
         yields no rate (ignored when ngroups == 1), as the official step's default.
@@ -131,11 +133,16 @@ def fit_ramps(
 
     Notes
     -----
+    Segment slopes combine with read-noise inverse-variance weights (stcal JP-4318), within
+    an integration and over integrations; the variances combine by inverse variance.
+
     DQ follows the official C code, not its prose documentation: an integration is flagged
-    SATURATED only when its first group (hence, normally, every group) is saturated, and
-    DO_NOT_USE when every group is DO_NOT_USE or SATURATED; such integrations get a NaN rate and
-    zero variances. An integration that has usable groups but no segment (e.g. a JUMP_DET
-    zeroth group followed by saturation) gets rate 0 and is not flagged, as officially.
+    DO_NOT_USE | SATURATED with a NaN rate and zero variances when its first group (hence,
+    normally, every group) is saturated, DO_NOT_USE when every group is DO_NOT_USE or
+    SATURATED, and SATURATED alone, keeping the rate of its earlier groups, when only some
+    groups saturated (the exposure DQ then has SATURATED too). An integration that has usable
+    groups but no segment (e.g. a JUMP_DET zeroth group followed by saturation) gets rate 0
+    and is not flagged, as officially.
 
     Deliberate differences from the official pipeline:
 
@@ -181,6 +188,7 @@ def fit_ramps(
     sat = np.uint32(flags["SATURATED"])
     jump = np.uint32(flags["JUMP_DET"])
     no_gain = np.uint32(flags["NO_GAIN_VALUE"])
+    pers = np.uint32(flags.get("PERSISTENCE", 0))
     first, last = _group_range(firstgroup, lastgroup, ngroups)
     suppress = bool(suppress_one_group) and ngroups > 1
     # The official C extension reads the times as C floats.
@@ -188,42 +196,24 @@ def fit_ramps(
     tframe = float(np.float32(frame_time))
     one_group_time = (float(nframes) + 1.0) * tframe / 2.0
 
-    rn_e = np.empty(shape2, np.float32)
-    pixdq = np.empty(shape2, np.uint32)
-    _k.prepare_pixels(readnoise, gain, pixeldq, int(nframes), dnu, no_gain, rn_e, pixdq)
-
-    # Pass 1: the pixel's median rate, averaged over integrations.
-    rate_sum = np.zeros(shape2, np.float64)
-    for i in range(nints):
-        _k.accumulate_median_rate(
-            np.ascontiguousarray(data[i]), np.ascontiguousarray(groupdq[i]), first, last,
-            suppress, tgroup, one_group_time, dnu, sat, jump, rate_sum,
-        )
-    med_rate = rate_sum / float(nints)
-
-    # Pass 2: fit each integration, accumulating the exposure-level sums.
     cube = (nints, ny, nx)
-    slope_i = np.empty(cube, np.float32)
-    dq_i = np.empty(cube, np.uint32)
-    varp_i = np.empty(cube, np.float32)
-    varr_i = np.empty(cube, np.float32)
-    err_i = np.empty(cube, np.float32)
-    acc = [np.zeros(shape2, np.float64) for _ in range(4)]
-    n_dnu = np.zeros(shape2, np.int32)
-    n_sat = np.zeros(shape2, np.int32)
-    any_jump = np.zeros(shape2, np.uint8)
-    for i in range(nints):
-        _k.fit_integration(
-            np.ascontiguousarray(data[i]), np.ascontiguousarray(groupdq[i]), pixdq, rn_e, gain,
-            dark, med_rate, first, last, suppress, tgroup, one_group_time, dnu, sat, jump,
-            slope_i[i], dq_i[i], varp_i[i], varr_i[i], err_i[i], *acc, n_dnu, n_sat, any_jump,
-        )
+    res = RampFitResult(
+        slope=np.empty(shape2, np.float32), dq=np.empty(shape2, np.uint32),
+        var_poisson=np.empty(shape2, np.float32), var_rnoise=np.empty(shape2, np.float32),
+        err=np.empty(shape2, np.float32), slope_ints=np.empty(cube, np.float32),
+        dq_ints=np.empty(cube, np.uint32), var_poisson_ints=np.empty(cube, np.float32),
+        var_rnoise_ints=np.empty(cube, np.float32), err_ints=np.empty(cube, np.float32))
+    _k.fit_all(
+        np.ascontiguousarray(data), np.ascontiguousarray(groupdq), pixeldq, readnoise, gain,
+        dark, _row_order(ny), _k.weight_table(ngroups), int(nframes), first, last, suppress,
+        tgroup, one_group_time, dnu, sat, jump, pers, no_gain,
+        res.slope, res.dq, res.var_poisson, res.var_rnoise, res.err,
+        res.slope_ints, res.dq_ints, res.var_poisson_ints, res.var_rnoise_ints, res.err_ints)
+    return res
 
-    slope = np.empty(shape2, np.float32)
-    dq = np.empty(shape2, np.uint32)
-    varp = np.empty(shape2, np.float32)
-    varr = np.empty(shape2, np.float32)
-    err = np.empty(shape2, np.float32)
-    _k.finish_exposure(pixdq, nints, *acc, n_dnu, n_sat, any_jump, dnu, sat, jump,
-                       slope, dq, varp, varr, err)
-    return RampFitResult(slope, dq, varp, varr, err, slope_i, dq_i, varp_i, varr_i, err_i)
+
+def _row_order(ny: int, stride: int = 16) -> np.ndarray:
+    """Rows 0, 16, 32, ..., 1, 17, ...: numba hands each thread a contiguous share of the
+    ``prange`` iterations, so interleaving spreads every share over the whole detector."""
+    return np.concatenate([np.arange(k, ny, stride) for k in range(min(stride, ny))]
+                          ).astype(np.int64)

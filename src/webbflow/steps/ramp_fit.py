@@ -10,7 +10,8 @@ from ..stpipe.step import Step
 from .support import FLAGS, load_reference, ramp_input
 
 _KERNEL_FLAGS = {"DO_NOT_USE": FLAGS["do_not_use"], "SATURATED": FLAGS["saturated"],
-                 "JUMP_DET": FLAGS["jump_det"], "NO_GAIN_VALUE": FLAGS["no_gain_value"]}
+                 "JUMP_DET": FLAGS["jump_det"], "NO_GAIN_VALUE": FLAGS["no_gain_value"],
+                 "PERSISTENCE": FLAGS["persistence"]}
 
 
 class RampFitStep(Step):
