@@ -13,6 +13,14 @@ include: "rules/demo.smk"
 include: "rules/detector1.smk"
 include: "rules/dark.smk"
 include: "rules/guider.smk"
+include: "rules/image2.smk"
+include: "rules/spec2.smk"
+include: "rules/image3.smk"
+include: "rules/tso3.smk"
+include: "rules/coron3.smk"
+include: "rules/ami3.smk"
+include: "rules/wfs.smk"
+include: "rules/report.smk"
 
 
 rule all:

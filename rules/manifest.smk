@@ -73,15 +73,3 @@ onsuccess:
 
 onerror:
     print(wf.run_summary(OUTDIR, IMPLEMENTED, CONTEXT, failed=True), file=sys.stderr)
-
-
-# Stage 2 and 3 routes and the report pieces (included here: the Snakefile lists rule files
-# of stage 1; these need the manifest's input functions above).
-include: "image2.smk"
-include: "spec2.smk"
-include: "image3.smk"
-include: "tso3.smk"
-include: "coron3.smk"
-include: "ami3.smk"
-include: "wfs.smk"
-include: "report.smk"

@@ -1,4 +1,4 @@
-"""Acceptance: a tiny demo observation through the whole workflow (demo -> manifest -> detector1).
+"""Acceptance: a tiny demo observation through the whole workflow (demo → stage 1 → 2 → 3).
 
 Kept in the default test run (marked slow: ~30 s on 2 cores).
 """
@@ -27,7 +27,7 @@ def _job_counts(output: str) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_tiny_demo_through_detector1(snakemake, workflow_dir: Path) -> None:
+def test_tiny_demo_through_all_stages(snakemake, workflow_dir: Path) -> None:
     if not workflow.implemented("calwebb_detector1"):  # the only guard: the pipeline itself
         pytest.skip("calwebb_detector1 is not importable yet")
     run = snakemake(workflow_dir, "--cores", "1", "--config", TINY, timeout=900)
@@ -38,7 +38,18 @@ def test_tiny_demo_through_detector1(snakemake, workflow_dir: Path) -> None:
     assert [line.split("\t")[0] for line in manifest[1:]] == list(ROOTS)
     summary = (results / "summary.txt").read_text()
     assert summary.startswith(f"webbflow {__version__}, CRDS context jwst_9001.pmap")
-    assert "stage2 calwebb_image2: not yet in the workflow" in summary
+    for root in ROOTS:
+        assert f"{root}\tNRC_IMAGE\tdone\t" in summary
+    product = results / "stage3" / "jw01234-o001_t001_nircam_clear-f200w"
+    with fits.open(f"{product}_i2d.fits") as hdul:
+        assert hdul[0].header["S_RESAMP"] == "COMPLETE" and hdul[0].header["NDRIZ"] == 2
+        assert hdul["SCI"].data.ndim == 2 and hdul["WHT"].data.max() > 0
+    assert Path(f"{product}_cat.ecsv").read_text().startswith("# %ECSV")
+    assert Path(f"{product}_segm.fits").exists()
+    for root in ROOTS:
+        with fits.open(results / "stage2" / f"{root}_cal.fits") as hdul:
+            assert hdul[0].header["S_PHOTOM"] == "COMPLETE"
+            assert hdul["SCI"].header["BUNIT"] == "MJy/sr"
 
     for root in ROOTS:
         stage1 = results / "stage1"
@@ -64,7 +75,7 @@ def test_tiny_demo_through_detector1(snakemake, workflow_dir: Path) -> None:
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Nothing to be done" in again.stdout + again.stderr, again.stderr[-4000:]
 
-    # a changed step parameter reruns exactly the detector1 products (and the summary)
+    # a changed stage-1 parameter reruns exactly the stage-1 products and what depends on them
     changed = snakemake(
         workflow_dir,
         "-n",
@@ -77,8 +88,10 @@ def test_tiny_demo_through_detector1(snakemake, workflow_dir: Path) -> None:
     assert changed.returncode == 0, changed.stderr[-3000:]
     assert _job_counts(changed.stdout + changed.stderr) == {
         "detector1": 2,
+        "image2": 2,
+        "image3": 1,
         "summary": 1,
         "all": 1,
-        "total": 4,
+        "total": 7,
     }
     assert "params have changed since last execution" in changed.stdout + changed.stderr
