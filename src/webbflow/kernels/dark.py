@@ -31,6 +31,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from .simple import check_out
+
 __all__ = ["DarkResult", "average_dark_frames", "dark_frames_sufficient", "subtract_dark"]
 
 
@@ -39,7 +41,8 @@ class DarkResult(NamedTuple):
 
     data : (nints, ngroups, ny, nx) float32 DN (input returned unchanged, as a copy, if skipped)
     pixeldq : (ny, nx) uint32
-    averaged_dark : (dark_nints, ngroups, ny, nx) float32 DN, or None when skipped
+    averaged_dark : (dark_nints, ngroups, ny, nx) float32 DN, or None when skipped (or not
+        asked for)
     applied : bool, False when the step must be recorded SKIPPED
     message : str, why it was skipped ("" when applied)
     """
@@ -71,6 +74,7 @@ def _average_kernel(dark, ngroups, nframes, groupgap, out):
 
 @njit(cache=True, parallel=True)
 def _subtract_kernel(data, dark, int_start, out):
+    """out = data - dark (NaN dark values count as 0); dark (dnints, >= ngroups, ny, nx)."""
     nints, ngroups, ny, nx = data.shape
     dnints = dark.shape[0]
     for y in prange(ny):
@@ -78,7 +82,10 @@ def _subtract_kernel(data, dark, int_start, out):
             d = i if (i < dnints and int_start == 1) else dnints - 1
             for g in range(ngroups):
                 for x in range(nx):
-                    out[i, g, y, x] = data[i, g, y, x] - dark[d, g, y, x]
+                    dv = dark[d, g, y, x]
+                    if np.isnan(dv):
+                        dv = np.float32(0.0)
+                    out[i, g, y, x] = data[i, g, y, x] - dv
 
 
 def dark_frames_sufficient(
@@ -142,13 +149,15 @@ def subtract_dark(
     dark_nframes: int = 1,
     dark_groupgap: int = 0,
     int_start: int = 1,
+    out: np.ndarray | None = None,
+    keep_average: bool = True,
 ) -> DarkResult:
     """Subtract a (frame-averaged) dark from ramps.
 
     Parameters
     ----------
     data : (nints, ngroups, ny, nx) float32, DN
-        Not modified.
+        Not modified unless it is ``out``.
     pixeldq : (ny, nx) uint32
     dark : (dark_ngroups, ny, nx) or (dark_nints, dark_ngroups, ny, nx) float, DN
         Dark reference already cut to the science subarray.
@@ -160,6 +169,12 @@ def subtract_dark(
         The dark's NFRAMES, GROUPGAP.
     int_start : int
         INTSTART of the science segment (1-based); only matters for 4-D darks.
+    out : (nints, ngroups, ny, nx) float32 C-contiguous, optional
+        Where to write the data; may be ``data`` itself (in place; left untouched when the
+        subtraction is skipped).
+    keep_average : bool
+        False: ``averaged_dark`` is None (no NaN-cleaned copy of the dark is made when the
+        read patterns match).
 
     Returns
     -------
@@ -183,14 +198,19 @@ def subtract_dark(
         ngroups, nframes, groupgap, d4.shape[1], dark_nframes, dark_groupgap
     )
     if not ok:
-        return DarkResult(data.astype(np.float32, copy=True), pixeldq.copy(), None, False, why)
+        kept = data if out is data else data.astype(np.float32, copy=True)
+        return DarkResult(kept, pixeldq.copy(), None, False, why)
 
     if nframes == dark_nframes and groupgap == dark_groupgap:
-        avg = np.ascontiguousarray(d4[:, :ngroups], dtype=np.float32)
-        avg = np.where(np.isnan(avg), np.float32(0.0), avg)
+        avg = np.ascontiguousarray(d4, dtype=np.float32)  # the kernel reads groups :ngroups
     else:
         avg = average_dark_frames(d4, ngroups, nframes, groupgap)
-    out = np.empty(data.shape, dtype=np.float32)
-    _subtract_kernel(np.ascontiguousarray(data, dtype=np.float32), avg, int(int_start), out)
+    out = check_out(out, data.shape, np.float32)
+    _subtract_kernel(out if out is data else np.ascontiguousarray(data, dtype=np.float32),
+                     avg, int(int_start), out)
     pdq = np.bitwise_or(np.asarray(pixeldq, dtype=np.uint32), ddq)
-    return DarkResult(out, pdq, avg if d.ndim == 4 else avg[0], True, "")
+    averaged = None
+    if keep_average:
+        averaged = np.nan_to_num(avg[:, :ngroups], nan=0.0).astype(np.float32, copy=False)
+        averaged = averaged if d.ndim == 4 else averaged[0]
+    return DarkResult(out, pdq, averaged, True, "")

@@ -10,7 +10,8 @@ with ``S`` the science region, zero outside it (reference pixels never contribut
 For a symmetric 3x3 kernel this is ``S - a * (sum of neighbours)`` when ``K`` has centre
 ``1 + 4a`` style values: the step "subtracts the kernel-convolved neighbours". Reference pixels
 are copied unchanged. As officially, the off-centre terms are accumulated first and the centre
-term last; here in float64 (officially float32), stored as float32.
+term last; here in float64 (officially float32), stored as float32. The correction can run in
+place (``out=data``): no second 4-D array.
 
 Not implemented: NIRSpec IRS2 layout.
 """
@@ -24,36 +25,59 @@ __all__ = ["correct_ipc", "num_ref_pixels"]
 
 
 @njit(cache=True, parallel=True)
-def _ipc_kernel(data, kern, is4d, b, t, left, right, out):
-    nints, ngroups, ny, nx = data.shape
+def _ipc_inplace(planes, kern, is4d, b, t, left, right):
+    """Convolve every plane of ``planes`` (nplanes, ny, nx) float32 in place.
+
+    One thread per plane. Output rows are produced top-down from a ring of the ``kh``
+    original rows they need (rows above are already overwritten); each output row is
+    accumulated in a float64 row buffer term by term (off-centre terms in kernel order, the
+    centre last), so the per-pixel summation order is fixed and the inner loop runs along
+    ``x`` with no branches (a memory-bound stencil). Terms whose source pixel lies outside the
+    science region are skipped, not added as zeros.
+    """
+    nplanes, ny, nx = planes.shape
     kh, kw = kern.shape[0], kern.shape[1]
     cj, ci = kh // 2, kw // 2
     y0, y1 = b, ny - t
     x0, x1 = left, nx - right
-    nplanes = nints * ngroups
+    if y1 <= y0 or x1 <= x0:
+        return
     for p in prange(nplanes):
-        i_ = p // ngroups
-        g = p % ngroups
-        for y in range(ny):
-            for x in range(nx):
-                out[i_, g, y, x] = data[i_, g, y, x]
+        plane = planes[p]
+        ring = np.empty((kh, nx), dtype=np.float32)
+        acc = np.empty(nx, dtype=np.float64)
+        loaded = y0  # next source row to copy into the ring
         for y in range(y0, y1):
+            while loaded < y1 and loaded <= y + cj:
+                slot = loaded % kh
+                for x in range(x0, x1):
+                    ring[slot, x] = plane[loaded, x]
+                loaded += 1
             for x in range(x0, x1):
-                acc = 0.0
-                for k in range(kh * kw + 1):
-                    if k == kh * kw:
-                        j, i = cj, ci
-                    else:
-                        j, i = k // kw, k % kw
-                        if j == cj and i == ci:
-                            continue
-                    sy = y + (kh - 1 - j) - cj
-                    sx = x + (kw - 1 - i) - ci
-                    if sy < y0 or sy >= y1 or sx < x0 or sx >= x1:
+                acc[x] = 0.0
+            for k in range(kh * kw + 1):
+                if k == kh * kw:
+                    j, i = cj, ci
+                else:
+                    j, i = k // kw, k % kw
+                    if j == cj and i == ci:
                         continue
-                    w = kern[j, i, y, x] if is4d else kern[j, i, 0, 0]
-                    acc += np.float64(w) * np.float64(data[i_, g, sy, sx])
-                out[i_, g, y, x] = np.float32(acc)
+                sy = y + (kh - 1 - j) - cj
+                if sy < y0 or sy >= y1:
+                    continue
+                dx = (kw - 1 - i) - ci
+                xa = max(x0, x0 - dx)
+                xb = min(x1, x1 - dx)
+                src = ring[sy % kh]
+                if is4d:
+                    for x in range(xa, xb):
+                        acc[x] += np.float64(kern[j, i, y, x]) * np.float64(src[x + dx])
+                else:
+                    w = kern[j, i, 0, 0]
+                    for x in range(xa, xb):
+                        acc[x] += w * np.float64(src[x + dx])
+            for x in range(x0, x1):
+                plane[y, x] = np.float32(acc[x])
 
 
 def num_ref_pixels(
@@ -76,22 +100,27 @@ def num_ref_pixels(
 
 
 def correct_ipc(
-    data: np.ndarray, kernel: np.ndarray, nref: tuple[int, int, int, int] = (0, 0, 0, 0)
+    data: np.ndarray,
+    kernel: np.ndarray,
+    nref: tuple[int, int, int, int] = (0, 0, 0, 0),
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Apply the IPC deconvolution kernel to every group.
 
     Parameters
     ----------
     data : (nints, ngroups, ny, nx) float32, DN
-        Not modified.
+        Not modified unless it is ``out``.
     kernel : (kh, kw) or (kh, kw, ny, nx) float
         Deconvolution kernel (odd sizes), already cut to the science subarray when 4-D.
     nref : (bottom, top, left, right) int
         Reference rows/columns to exclude (see :func:`num_ref_pixels`).
+    out : (nints, ngroups, ny, nx) float32 C-contiguous, optional
+        Where to write the result; may be ``data`` itself (in place, no extra 4-D array).
 
     Returns
     -------
-    (nints, ngroups, ny, nx) float32, DN
+    (nints, ngroups, ny, nx) float32, DN (``out`` when given)
     """
     data = np.asarray(data)
     if data.ndim != 4:
@@ -108,6 +137,18 @@ def correct_ipc(
     if k4.shape[0] % 2 == 0 or k4.shape[1] % 2 == 0:
         raise ValueError(f"kernel sizes must be odd, got {k4.shape[:2]}")
     b, t, left, right = (int(v) for v in nref)
-    out = np.empty(data.shape, dtype=np.float32)
-    _ipc_kernel(np.ascontiguousarray(data, dtype=np.float32), k4, is4d, b, t, left, right, out)
+    out = _output_like(data, out)
+    nints, ngroups, ny, nx = data.shape
+    _ipc_inplace(out.reshape(nints * ngroups, ny, nx), k4, is4d, b, t, left, right)
+    return out
+
+
+def _output_like(data: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``out`` holding a float32 C-contiguous copy of ``data`` (no copy when out is data)."""
+    if out is None:
+        return np.array(data, dtype=np.float32, copy=True, order="C")
+    if out.shape != data.shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be float32 C-contiguous of shape {data.shape}")
+    if out is not data:
+        out[...] = data
     return out

@@ -98,7 +98,7 @@ class JumpStats:
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _median_sorted_inplace(buf, n):
     """Median of ``buf[:n]`` (finite values); sorts ``buf[:n]`` in place.
 
@@ -122,7 +122,7 @@ def _median_sorted_inplace(buf, n):
     return 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _clipped_median(vals, buf):
     """Clipped median of the finite entries of ``vals`` (official ``calc_med_first_diffs``).
 
@@ -155,7 +155,7 @@ def _clipped_median(vals, buf):
     return _median_sorted_inplace(buf, m)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pixel_diffs(data, gdq, y, x, bad_bits, out):
     """First differences of pixel (y, x), electrons not applied; NaN where unusable.
 
@@ -170,7 +170,7 @@ def _pixel_diffs(data, gdq, y, x, bad_bits, out):
                 out[i, k] = np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _nanmedian_flat(vals2d, buf):
     n = 0
     for i in range(vals2d.shape[0]):
@@ -184,7 +184,7 @@ def _nanmedian_flat(vals2d, buf):
     return _median_sorted_inplace(buf, n)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sigma_e(med_e, rn_e, nframes):
     """Noise of one difference in electrons; NaN where it is zero (no jump can be found)."""
     s = np.sqrt(abs(med_e) + rn_e * rn_e / nframes)
@@ -221,92 +221,122 @@ def pixel_median_sigma(data, gdq, readnoise, gain, nframes, bad_bits, med_out, s
             sig_out[y, x] = _sigma_e(m, np.float64(readnoise[y, x]) * g, nframes)
 
 
-@njit(parallel=True, cache=True)
-def detect_iterative(data, gdq, readnoise, gain, nframes, thr_normal, thr_3diff, thr_2diff,
-                     bad_bits, jump_bit, out_gdq):
-    """Iterative two-point-difference detection; sets ``jump_bit`` in ``out_gdq``.
+@njit(cache=True, inline="always")
+def _iterate_pixel(a, buf, ratio, rn_e, nframes, thr_normal, thr_3diff, thr_2diff, nd, y, x,
+                   jump_bit, out_gdq):
+    """Iterative rejection on one pixel's pooled absolute differences ``a`` (electrons, NaN
+    = unusable; consumed). Returns the number of group-pixels newly flagged."""
+    new = 0
+    for _ in range(a.size):
+        n = 0
+        for j in range(a.size):
+            if np.isfinite(a[j]):
+                n += 1
+        if n < 2:
+            break
+        med = _clipped_median(a, buf)
+        sig = _sigma_e(med, rn_e, nframes)
+        rmax = -np.inf
+        for j in range(a.size):
+            r = abs(a[j] - med) / sig
+            ratio[j] = r
+            if np.isfinite(r) and r > rmax:
+                rmax = r
+        if n >= 4:
+            thr = thr_normal
+        elif n == 3:
+            thr = thr_3diff
+        else:
+            thr = thr_2diff
+        if not (rmax > thr):
+            break
+        for j in range(a.size):
+            if ratio[j] == rmax:
+                a[j] = np.nan
+                i = j // nd
+                k = j - i * nd
+                if (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
+                    out_gdq[i, k + 1, y, x] |= jump_bit
+                    new += 1
+    return new
 
-    Per pixel the absolute differences of all integrations are pooled (as the official
-    iterative path does), the largest ratio against the clipped median is flagged and removed,
-    and this repeats while it exceeds the threshold for the number of usable differences
-    (>= 4: thr_normal, 3: thr_3diff, 2: thr_2diff). Returns the number of group-pixels newly
-    flagged, per row (ny,) int64.
+
+@njit(parallel=True, cache=True)
+def detect_pass(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, thr_3diff,
+                thr_2diff, bad_bits, jump_bit, out_gdq, med_out, sig_out, counts, pixjump):
+    """Iterative or single-pass detection in one sweep over the ramp, one row per task.
+
+    Per pixel: first differences of all integrations (NaN where a group is DO_NOT_USE or
+    SATURATED), then either the iterative rejection (pooled absolute differences of all
+    integrations, as the official iterative path: the largest ratio against the clipped
+    median is flagged and removed while it exceeds the threshold for the usable differences
+    left, >= 4: thr_normal, 3: thr_3diff, 2: thr_2diff) or the single pass (every difference
+    whose ratio against the plain median exceeds ``thr_normal``). ``med_out``/``sig_out``
+    (ny, nx) float64 receive the plain median of the differences and its sigma (electrons)
+    wherever the pixel has a JUMP_DET group afterwards (or always in single-pass mode), NaN
+    elsewhere: later passes only read them at jumps, so the median sort is skipped for the
+    other pixels. ``counts`` (ny, 2) int64: new flags and pixels with a new flag, per row;
+    ``pixjump`` (ny, nx) bool: the pixel has a JUMP_DET group afterwards.
     """
     nints, ngroups, ny, nx = data.shape
     nd = ngroups - 1
-    counts = np.zeros(ny, dtype=np.int64)
     for y in prange(ny):
         d = np.empty((nints, nd), dtype=np.float64)
         a = np.empty(nints * nd, dtype=np.float64)
         buf = np.empty(nints * nd, dtype=np.float64)
         ratio = np.empty(nints * nd, dtype=np.float64)
+        n_new = 0
+        n_pix = 0
         for x in range(nx):
             g = np.float64(gain[y, x])
             if not (g > 0.0) or not np.isfinite(g):
+                med_out[y, x] = np.nan
+                sig_out[y, x] = np.nan
+                has = False
+                for i in range(nints):
+                    for k in range(ngroups):
+                        if (out_gdq[i, k, y, x] & jump_bit) != 0:
+                            has = True
+                pixjump[y, x] = has
                 continue
             rn_e = np.float64(readnoise[y, x]) * g
             _pixel_diffs(data, gdq, y, x, bad_bits, d)
-            for i in range(nints):
-                for k in range(nd):
-                    a[i * nd + k] = abs(d[i, k]) * g
-            for _ in range(nints * nd):
-                n = 0
-                for j in range(a.size):
-                    if np.isfinite(a[j]):
-                        n += 1
-                if n < 2:
-                    break
-                med = _clipped_median(a, buf)
-                sig = _sigma_e(med, rn_e, nframes)
-                rmax = -np.inf
-                for j in range(a.size):
-                    r = abs(a[j] - med) / sig
-                    ratio[j] = r
-                    if np.isfinite(r) and r > rmax:
-                        rmax = r
-                if n >= 4:
-                    thr = thr_normal
-                elif n == 3:
-                    thr = thr_3diff
-                else:
-                    thr = thr_2diff
-                if not (rmax > thr):
-                    break
-                for j in range(a.size):
-                    if ratio[j] == rmax:
-                        a[j] = np.nan
-                        i = j // nd
-                        k = j - i * nd
-                        if (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
-                            out_gdq[i, k + 1, y, x] |= jump_bit
-                            counts[y] += 1
-    return counts
-
-
-@njit(parallel=True, cache=True)
-def detect_single_pass(data, gdq, med_e, sig_e, gain, thr_normal, bad_bits, jump_bit, out_gdq):
-    """Single-pass detection: flag every usable difference with ratio > ``thr_normal``.
-
-    ``med_e``/``sig_e`` from :func:`pixel_median_sigma`. Returns new flags per row (ny,).
-    """
-    nints, ngroups, ny, nx = data.shape
-    counts = np.zeros(ny, dtype=np.int64)
-    for y in prange(ny):
-        d = np.empty((nints, ngroups - 1), dtype=np.float64)
-        for x in range(nx):
-            s = sig_e[y, x]
-            if not np.isfinite(s):
-                continue
-            g = np.float64(gain[y, x])
-            m = med_e[y, x]
-            _pixel_diffs(data, gdq, y, x, bad_bits, d)
-            for i in range(nints):
-                for k in range(ngroups - 1):
-                    r = abs(d[i, k] * g - m) / s
-                    if r > thr_normal and (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
-                        out_gdq[i, k + 1, y, x] |= jump_bit
-                        counts[y] += 1
-    return counts
+            new = 0
+            m = np.nan
+            s = np.nan
+            if single_pass:
+                m = _nanmedian_flat(d, buf) * g
+                s = _sigma_e(m, rn_e, nframes)
+                if np.isfinite(s):
+                    for i in range(nints):
+                        for k in range(nd):
+                            r = abs(d[i, k] * g - m) / s
+                            if r > thr_normal and (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
+                                out_gdq[i, k + 1, y, x] |= jump_bit
+                                new += 1
+            else:
+                for i in range(nints):
+                    for k in range(nd):
+                        a[i * nd + k] = abs(d[i, k]) * g
+                new = _iterate_pixel(a, buf, ratio, rn_e, nframes, thr_normal, thr_3diff,
+                                     thr_2diff, nd, y, x, jump_bit, out_gdq)
+            has = new > 0
+            if not has:
+                for i in range(nints):
+                    for k in range(ngroups):
+                        if (out_gdq[i, k, y, x] & jump_bit) != 0:
+                            has = True
+            if has and not single_pass:
+                m = _nanmedian_flat(d, buf) * g
+                s = _sigma_e(m, rn_e, nframes)
+            med_out[y, x] = m
+            sig_out[y, x] = s
+            if new > 0:
+                n_new += new
+                n_pix += 1
+            pixjump[y, x] = has
+        counts[y, 0] = n_new
+        counts[y, 1] = n_pix
 
 
 @njit(cache=True)
@@ -414,7 +444,7 @@ def clear_jump_only_planes(gdq, jump_bit, dnu_bit):
     return cleared
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_neighbor_source(data, src, med_e, sig_e, gain, i, g, y, x, bad_bits, jump_bit,
                         min_sig, max_sig):
     if (src[i, g, y, x] & jump_bit) == 0:
@@ -429,17 +459,22 @@ def _is_neighbor_source(data, src, med_e, sig_e, gain, i, g, y, x, bad_bits, jum
 
 @njit(parallel=True, cache=True)
 def flag_neighbors(data, src, med_e, sig_e, gain, min_sig, max_sig, bad_bits, jump_bit,
-                   out_gdq):
+                   out_gdq, pixjump):
     """Flag the 4 neighbours of jumps whose ratio is in (min_sig, max_sig).
 
     ``src`` is the group DQ after detection (read only); each pixel of ``out_gdq`` looks at its
     own four neighbours (gather form, so no two threads write the same pixel). Neighbours
-    with DO_NOT_USE or SATURATED are left alone. Returns new flags per row (ny,).
+    with DO_NOT_USE or SATURATED are left alone. ``pixjump`` (ny, nx) bool marks the pixels
+    with any JUMP_DET in ``src``: a pixel none of whose 4 neighbours has one is skipped at
+    once (most pixels). Returns new flags per row (ny,).
     """
     nints, ngroups, ny, nx = data.shape
     counts = np.zeros(ny, dtype=np.int64)
     for y in prange(ny):
         for x in range(nx):
+            if not ((y > 0 and pixjump[y - 1, x]) or (y < ny - 1 and pixjump[y + 1, x])
+                    or (x > 0 and pixjump[y, x - 1]) or (x < nx - 1 and pixjump[y, x + 1])):
+                continue
             for i in range(nints):
                 for g in range(1, ngroups):
                     if (src[i, g, y, x] & (bad_bits | jump_bit)) != 0:
@@ -537,7 +572,13 @@ def _flag(flags: dict[str, int], name: str) -> int:
 def _choose_mode(gdq: np.ndarray, dnu: int, p: dict[str, Any]) -> int:
     """Exposure-level choice between skip / iterative / single pass / sigma clipping."""
     nints, ngroups = gdq.shape[:2]
-    all_dnu = np.all((gdq & dnu) != 0, axis=(2, 3))  # (nints, ngroups)
+    all_dnu = np.zeros((nints, ngroups), dtype=bool)
+    for i in range(nints):
+        for g in range(ngroups):
+            plane = gdq[i, g]
+            # one pixel without DO_NOT_USE settles it (the usual case), else test the plane
+            all_dnu[i, g] = bool(plane.flat[0] & dnu) and bool(
+                np.all(np.bitwise_and(plane, dnu) != 0))
     flagged_per_int = all_dnu.sum(axis=1)
     min_usable_groups = ngroups - int(flagged_per_int.max())
     total_groups = nints * ngroups - int(flagged_per_int.sum())
@@ -579,6 +620,7 @@ def detect_jumps(
     frame_time: float,
     group_time: float,
     flags: dict[str, int],
+    out: np.ndarray | None = None,
     **params: Any,
 ) -> tuple[np.ndarray, JumpStats]:
     """Detect jumps with the two-point-difference method of the JWST ``jump`` step.
@@ -588,7 +630,7 @@ def detect_jumps(
     data : ndarray, (nints, ngroups, ny, nx) float32
         Ramps in DN (after saturation, superbias, refpix, linearity, dark).
     groupdq : ndarray, (nints, ngroups, ny, nx) uint8
-        Group DQ; not modified (a new array is returned).
+        Group DQ; not modified (a new array is returned) unless it is ``out``.
     readnoise : ndarray, (ny, nx)
         READNOISE reference values in DN (CDS noise, i.e. of one group difference at
         nframes = 1).
@@ -600,6 +642,8 @@ def detect_jumps(
         Seconds; ``group_time`` turns ``after_jump_flag_time1/2`` into group counts.
     flags : dict
         DQ bit values for ``do_not_use``, ``saturated`` and ``jump_det`` (keys in either case).
+    out : ndarray, (nints, ngroups, ny, nx) uint8 C-contiguous, optional
+        Group DQ to write; may be ``groupdq`` itself (flags added in place).
     **params
         The official step parameters, see :data:`DEFAULT_PARAMS` (``rejection_threshold``,
         ``three_group_rejection_threshold``, ``four_group_rejection_threshold``,
@@ -611,7 +655,7 @@ def detect_jumps(
     Returns
     -------
     groupdq : ndarray, (nints, ngroups, ny, nx) uint8
-        Copy of the input with JUMP_DET (and, for large events, SATURATED) added.
+        The input (a copy, or ``out``) with JUMP_DET (and, for large events, SATURATED) added.
     stats : JumpStats
     """
     p = _check_params(params)
@@ -640,7 +684,12 @@ def detect_jumps(
 
     data = np.ascontiguousarray(data)
     src = np.ascontiguousarray(groupdq)
-    out = src.copy()
+    if out is None:
+        out = src.copy()
+    elif out.shape != src.shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be uint8 C-contiguous of shape {src.shape}")
+    elif out is not src:
+        out[...] = src
     if ngroups < 3:
         return out, JumpStats("skipped", 0, 0, 0, 0, 0)
 
@@ -651,32 +700,39 @@ def detect_jumps(
     nfr = float(nframes)
     med_e = np.empty((ny, nx), dtype=np.float64)
     sig_e = np.empty((ny, nx), dtype=np.float64)
-    pixel_median_sigma(data, src, readnoise, gain, nfr, bad, med_e, sig_e)
-
     thr = float(p["rejection_threshold"])
-    if mode == _MODE_ITERATIVE:
-        n_primary = int(detect_iterative(
-            data, src, readnoise, gain, nfr, thr, float(p["four_group_rejection_threshold"]),
-            float(p["three_group_rejection_threshold"]), bad, jump, out).sum())
-        mode_name = "iterative"
-    elif mode == _MODE_SINGLE:
-        n_primary = int(detect_single_pass(data, src, med_e, sig_e, gain, thr, bad, jump,
-                                           out).sum())
-        mode_name = "single_pass"
-    else:
+    if mode == _MODE_SIGCLIP:
+        if src is out:
+            src = out.copy()  # the input flags, read while new ones are added
+        pixel_median_sigma(data, src, readnoise, gain, nfr, bad, med_e, sig_e)
         n_primary = int(detect_sigma_clip(data, src, thr, bool(p["only_use_ints"]), bad, jump,
                                           out).sum())
         n_primary -= int(clear_jump_only_planes(out, jump, dnu))
         mode_name = "sigma_clip"
-    has_jump = (out & jump) != 0
-    n_pix = int(np.any(has_jump & ((src & jump) == 0), axis=(0, 1)).sum())
+        has_jump = (out & jump) != 0
+        n_pix = int(np.any(has_jump & ((src & jump) == 0), axis=(0, 1)).sum())
+        pixjump = np.any(has_jump, axis=(0, 1))
+        del has_jump
+    else:
+        counts = np.zeros((ny, 2), dtype=np.int64)
+        pixjump = np.empty((ny, nx), dtype=bool)
+        # detection reads only DO_NOT_USE/SATURATED and adds only JUMP_DET: ``out`` serves as
+        # its input flags too
+        detect_pass(
+            data, out, readnoise, gain, nfr, mode == _MODE_SINGLE, thr,
+            float(p["four_group_rejection_threshold"]),
+            float(p["three_group_rejection_threshold"]), bad, jump, out, med_e, sig_e, counts,
+            pixjump)
+        n_primary, n_pix = (int(v) for v in counts.sum(axis=0))
+        mode_name = "single_pass" if mode == _MODE_SINGLE else "iterative"
 
     n_neigh = 0
-    if p["flag_4_neighbors"]:
+    if p["flag_4_neighbors"] and pixjump.any():
         detected = out.copy()
         n_neigh = int(flag_neighbors(
             data, detected, med_e, sig_e, gain, float(p["min_jump_to_flag_neighbors"]),
-            float(p["max_jump_to_flag_neighbors"]), bad, jump, out).sum())
+            float(p["max_jump_to_flag_neighbors"]), bad, jump, out, pixjump).sum())
+        del detected
 
     n1 = int(float(p["after_jump_flag_time1"]) // float(group_time))
     n2 = int(float(p["after_jump_flag_time2"]) // float(group_time))

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .simple import check_out
+
 __all__ = ["apply_linearity", "prepare_linearity_coeffs"]
 
 
@@ -44,21 +46,38 @@ def _prepare_kernel(coeffs, lin_dq, no_lin_corr, out_coeffs, flag_out):
 
 
 @njit(cache=True, parallel=True)
-def _linearity_kernel(data, gdq, coeffs, saturated, out):
+def _linearity_kernel(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, flag_out):
+    """Correct ``data`` into ``out`` (may be the same array), cleaning the coefficients per
+    pixel on the fly (:func:`_prepare_kernel`'s rules: no cleaned copy of the reference);
+    ``flag_out`` (ny, nx) uint32 receives the flags to OR into the pixel DQ."""
     nints, ngroups, ny, nx = data.shape
     ncoeffs = coeffs.shape[0]
     for y in prange(ny):
-        for i in range(nints):
-            for g in range(ngroups):
-                for x in range(nx):
+        c = np.empty(ncoeffs, dtype=np.float64)
+        for x in range(nx):
+            flagged = (lin_dq[y, x] & no_lin_corr) == no_lin_corr
+            has_nan = False
+            for k in range(ncoeffs):
+                c[k] = np.float64(coeffs[k, y, x])
+                if np.isnan(c[k]):
+                    has_nan = True
+            zero_lin = ncoeffs > 1 and c[1] == 0.0
+            if flagged or has_nan or zero_lin:
+                for k in range(ncoeffs):
+                    c[k] = 1.0 if k == 1 else 0.0
+            flag_out[y, x] = lin_dq[y, x]
+            if has_nan or (not flagged and zero_lin):
+                flag_out[y, x] |= no_lin_corr
+            for i in range(nints):
+                for g in range(ngroups):
                     raw = data[i, g, y, x]
                     if (gdq[i, g, y, x] & saturated) != 0:
                         out[i, g, y, x] = raw
                         continue
                     r = np.float64(raw)
-                    acc = np.float64(coeffs[ncoeffs - 1, y, x])
+                    acc = c[ncoeffs - 1]
                     for k in range(ncoeffs - 2, -1, -1):
-                        acc = acc * r + np.float64(coeffs[k, y, x])
+                        acc = acc * r + c[k]
                     out[i, g, y, x] = np.float32(acc)
 
 
@@ -109,13 +128,15 @@ def apply_linearity(
     *,
     saturated: int,
     no_lin_corr: int,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Correct ramps for classical non-linearity.
 
     Parameters
     ----------
     data : (nints, ngroups, ny, nx) float32, DN
-        Ramps (after superbias and reference-pixel correction). Not modified.
+        Ramps (after superbias and reference-pixel correction). Not modified unless it is
+        ``out``.
     groupdq : (nints, ngroups, ny, nx) uint8
         Groups with ``saturated`` set are not corrected.
     pixeldq : (ny, nx) uint32
@@ -125,6 +146,8 @@ def apply_linearity(
         DQ of the linearity reference.
     saturated, no_lin_corr : int
         DQ bit values.
+    out : (nints, ngroups, ny, nx) float32 C-contiguous, optional
+        Where to write the data; may be ``data`` itself (in place).
 
     Returns
     -------
@@ -138,13 +161,21 @@ def apply_linearity(
         raise ValueError(f"groupdq shape {groupdq.shape} != data shape {data.shape}")
     if coeffs.shape[1:] != data.shape[2:] or pixeldq.shape != data.shape[2:]:
         raise ValueError("coeffs/pixeldq do not match the data's (ny, nx)")
-    c, add = prepare_linearity_coeffs(coeffs, lin_dq, no_lin_corr=no_lin_corr)
-    out = np.empty(data.shape, dtype=np.float32)
+    c = np.asarray(coeffs)
+    if c.ndim != 3 or c.shape[0] < 2:
+        raise ValueError(f"coeffs must be (ncoeffs>=2, ny, nx), got {c.shape}")
+    # float32 references stay float32 (widened per pixel in the kernel: same values)
+    c = np.ascontiguousarray(c, dtype=np.float32 if c.dtype == np.float32 else np.float64)
+    out = check_out(out, data.shape, np.float32)
+    add = np.empty(data.shape[2:], dtype=np.uint32)
     _linearity_kernel(
-        np.ascontiguousarray(data, dtype=np.float32),
+        out if out is data else np.ascontiguousarray(data, dtype=np.float32),
         np.ascontiguousarray(groupdq, dtype=np.uint8),
         c,
+        np.ascontiguousarray(lin_dq, dtype=np.uint32),
+        np.uint32(no_lin_corr),
         np.uint8(saturated),
         out,
+        add,
     )
     return out, np.bitwise_or(np.asarray(pixeldq, dtype=np.uint32), add)

@@ -49,6 +49,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from .ipc import _output_like
+
 __all__ = [
     "RefpixResult",
     "correct_refpix_miri",
@@ -103,19 +105,6 @@ def _clipped_mean(vals, n, low, high):
 
 
 @njit(cache=True)
-def _box_mean(plane, dq, dnu, r0, r1, c0, c1, step, buf):
-    """Clipped mean of plane[r0:r1, c0:c1:step] where DQ lacks DO_NOT_USE and value finite."""
-    n = 0
-    for r in range(r0, r1):
-        for c in range(c0, c1, step):
-            v = plane[r, c]
-            if (dq[r, c] & dnu) == 0 and np.isfinite(v):
-                buf[n] = v
-                n += 1
-    return _clipped_mean(buf, n, 3.0, 3.0)
-
-
-@njit(cache=True)
 def _avg_none(a, b):
     if np.isnan(a):
         return b
@@ -125,8 +114,39 @@ def _avg_none(a, b):
 
 
 @njit(cache=True)
-def _side_median(plane, dq, dnu, c0, nrows, length, out, buf):
-    """Running median over `length` reflected rows x 4 columns starting at c0; NaN if empty."""
+def _det_value(plane, geo, r, c):
+    """Value of detector pixel (r, c) of a DMS-frame (sub)array plane; NaN outside it.
+
+    geo = (oy, ayr, ayc, ox, axr, axc, r0, c0): full-frame DMS row = oy + ayr*r + ayc*c,
+    column = ox + axr*r + axc*c; (r0, c0) is the subarray's corner in the DMS full frame.
+    """
+    y = geo[0] + geo[1] * r + geo[2] * c - geo[6]
+    x = geo[3] + geo[4] * r + geo[5] * c - geo[7]
+    if y < 0 or x < 0 or y >= plane.shape[0] or x >= plane.shape[1]:
+        return np.nan, -1, -1
+    return plane[y, x], y, x
+
+
+@njit(cache=True)
+def _det_box_mean(plane, dq, dnu, geo, r0, r1, c0, c1, step, buf):
+    """Clipped mean of detector-frame pixels rows r0:r1, columns c0:c1:step (visited in that
+    order) whose DQ lacks DO_NOT_USE and whose value is finite; pixels outside the subarray
+    count as DO_NOT_USE (the border of an embedded subarray)."""
+    n = 0
+    for r in range(r0, r1):
+        for c in range(c0, c1, step):
+            v, y, x = _det_value(plane, geo, r, c)
+            if y >= 0 and (dq[y, x] & dnu) == 0 and np.isfinite(v):
+                buf[n] = v
+                n += 1
+    return _clipped_mean(buf, n, 3.0, 3.0)
+
+
+@njit(cache=True)
+def _det_side_median(plane, dq, dnu, geo, c0, nrows, length, offs, width, out, buf):
+    """Running median over ``length`` reflected detector rows (the edge row not repeated) x 4
+    columns from ``c0`` of the good pixels, after the amplifier offsets ``offs`` (namps, 2)
+    float32 are subtracted (as float32, like the plane update); NaN where none is good."""
     half = length // 2
     for i in range(nrows):
         n = 0
@@ -137,10 +157,12 @@ def _side_median(plane, dq, dnu, c0, nrows, length, out, buf):
             elif r > nrows - 1:
                 r = 2 * (nrows - 1) - r
             for c in range(c0, c0 + 4):
-                v = plane[r, c]
-                if (dq[r, c] & dnu) == 0 and np.isfinite(v):
-                    buf[n] = v
-                    n += 1
+                v, y, x = _det_value(plane, geo, r, c)
+                if y >= 0 and (dq[y, x] & dnu) == 0:
+                    v = np.float32(v) - offs[c // width, c % 2]
+                    if np.isfinite(v):
+                        buf[n] = v
+                        n += 1
         if n == 0:
             out[i] = np.nan
         else:
@@ -152,64 +174,72 @@ def _side_median(plane, dq, dnu, c0, nrows, length, out, buf):
 
 
 @njit(cache=True, parallel=True)
-def _nir_fullframe(planes, dq, dnu, odd_even, use_side, length, side_gain, namps):
-    """planes (nplanes, N, N) float32 in detector frame, corrected in place.
-
-    Returns the number of (plane, amplifier) combinations left uncorrected (no good pixels).
+def _nir_inplace(planes, dq, dnu, geo, nfull, odd_even, use_side, length, side_gain, namps):
+    """The 4-output NIR correction without embedding or reorienting: ``planes`` (nplanes, ny, nx)
+    float32 stay in the DMS frame (a subarray placed by ``geo``, see :func:`_det_value`) and
+    are corrected in place; statistics visit the detector-frame pixels in the same order and
+    every pixel gets the same float32 operations, so the results are identical.
     """
-    nplanes, nrows, ncols = planes.shape
-    width = ncols // namps
+    nplanes, ny, nx = planes.shape
+    width = nfull // namps
     nbad = np.zeros(nplanes, dtype=np.int64)
+    # inverse map: detector (r, c) from the DMS full-frame (Y, X); geo is a signed permutation
     for p in prange(nplanes):
         plane = planes[p]
         buf = np.empty(4 * width, dtype=np.float64)
+        offs = np.zeros((namps, 2), dtype=np.float32)
         for a in range(namps):
             c0 = a * width
             c1 = c0 + width
             if odd_even:
                 ev = _avg_none(
-                    _box_mean(plane, dq, dnu, 0, 4, c0, c1, 2, buf),
-                    _box_mean(plane, dq, dnu, nrows - 4, nrows, c0, c1, 2, buf),
+                    _det_box_mean(plane, dq, dnu, geo, 0, 4, c0, c1, 2, buf),
+                    _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0, c1, 2, buf),
                 )
                 od = _avg_none(
-                    _box_mean(plane, dq, dnu, 0, 4, c0 + 1, c1, 2, buf),
-                    _box_mean(plane, dq, dnu, nrows - 4, nrows, c0 + 1, c1, 2, buf),
+                    _det_box_mean(plane, dq, dnu, geo, 0, 4, c0 + 1, c1, 2, buf),
+                    _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0 + 1, c1, 2, buf),
                 )
                 if np.isnan(ev) or np.isnan(od):
                     nbad[p] += 1
                     continue
-                e32 = np.float32(ev)
-                o32 = np.float32(od)
-                for r in range(nrows):
-                    for c in range(c0, c1, 2):
-                        plane[r, c] -= e32
-                    for c in range(c0 + 1, c1, 2):
-                        plane[r, c] -= o32
+                # parity of the detector column index c (c0 is even)
+                offs[a, 0] = np.float32(ev)
+                offs[a, 1] = np.float32(od)
             else:
                 m = _avg_none(
-                    _box_mean(plane, dq, dnu, 0, 4, c0, c1, 1, buf),
-                    _box_mean(plane, dq, dnu, nrows - 4, nrows, c0, c1, 1, buf),
+                    _det_box_mean(plane, dq, dnu, geo, 0, 4, c0, c1, 1, buf),
+                    _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0, c1, 1, buf),
                 )
                 if np.isnan(m):
                     nbad[p] += 1
                     continue
-                m32 = np.float32(m)
-                for r in range(nrows):
-                    for c in range(c0, c1):
-                        plane[r, c] -= m32
+                offs[a, 0] = np.float32(m)
+                offs[a, 1] = np.float32(m)
+        corr = np.zeros(nfull, dtype=np.float64)
         if use_side:
-            left = np.empty(nrows, dtype=np.float64)
-            right = np.empty(nrows, dtype=np.float64)
+            left = np.empty(nfull, dtype=np.float64)
+            right = np.empty(nfull, dtype=np.float64)
             sbuf = np.empty(4 * length, dtype=np.float64)
-            _side_median(plane, dq, dnu, 0, nrows, length, left, sbuf)
-            _side_median(plane, dq, dnu, ncols - 4, nrows, length, right, sbuf)
-            for r in range(nrows):
+            _det_side_median(plane, dq, dnu, geo, 0, nfull, length, offs, width, left, sbuf)
+            _det_side_median(plane, dq, dnu, geo, nfull - 4, nfull, length, offs, width, right,
+                             sbuf)
+            for r in range(nfull):
                 s = _avg_none(left[r], right[r])
                 if np.isnan(s):
                     s = 0.0
-                corr = side_gain * s
-                for c in range(ncols):
-                    plane[r, c] = np.float32(np.float64(plane[r, c]) - corr)
+                corr[r] = side_gain * s
+        # detector (r, c) of DMS subarray pixel (y, x): transpose of the signed permutation
+        for y in range(ny):
+            yy = y + geo[6] - geo[0]
+            for x in range(nx):
+                xx = x + geo[7] - geo[3]
+                r = geo[1] * yy + geo[4] * xx
+                c = geo[2] * yy + geo[5] * xx
+                v = plane[y, x] - offs[c // width, c % 2]
+                if use_side:
+                    v = np.float32(np.float64(v) - corr[r])
+                plane[y, x] = v
     return nbad.sum()
 
 
@@ -319,6 +349,23 @@ def _apply_ops(a: np.ndarray, ops: str, inverse: bool = False) -> np.ndarray:
     return a
 
 
+def _detector_geometry(ops: str, nfull: int, r0: int, c0: int) -> np.ndarray:
+    """(oy, ayr, ayc, ox, axr, axc, r0, c0) int64: the DMS full-frame pixel shown at detector
+    (r, c) after ``_apply_ops(frame, ops)`` (see :func:`_det_value`)."""
+    oy, ayr, ayc, ox, axr, axc = 0, 1, 0, 0, 0, 1
+    last = nfull - 1
+    for op in ops:
+        if op == "x":  # new[r, c] = old[r, last - c]
+            oy, ayc, ox, axc = oy + ayc * last, -ayc, ox + axc * last, -axc
+        elif op == "y":  # new[r, c] = old[last - r, c]
+            oy, ayr, ox, axr = oy + ayr * last, -ayr, ox + axr * last, -axr
+        elif op == "t":  # new[r, c] = old[c, r]
+            ayr, ayc, axr, axc = ayc, ayr, axc, axr
+        else:
+            raise ValueError(f"unknown orientation op {op!r} (use 'x', 'y', 't')")
+    return np.array([oy, ayr, ayc, ox, axr, axc, r0, c0], dtype=np.int64)
+
+
 def correct_refpix_nir(
     data: np.ndarray,
     pixeldq: np.ndarray,
@@ -334,13 +381,14 @@ def correct_refpix_nir(
     side_smoothing_length: int = 11,
     side_gain: float = 1.0,
     full_size: int = 2048,
+    out: np.ndarray | None = None,
 ) -> RefpixResult:
     """Near-IR reference-pixel correction.
 
     Parameters
     ----------
     data : (nints, ngroups, ny, nx) float32, DN
-        Science-frame (DMS) ramps, full frame or subarray. Not modified.
+        Science-frame (DMS) ramps, full frame or subarray. Not modified unless it is ``out``.
     pixeldq : (ny, nx) uint32
         Pixel DQ; ``do_not_use`` pixels are excluded, and for single-output subarrays the
         reference pixels are those flagged ``reference_pixel``.
@@ -358,6 +406,9 @@ def correct_refpix_nir(
         As the official step parameters (defaults 1.0 gain, 11 rows).
     full_size : int
         Full-frame size (2048; smaller only for tests).
+    out : (nints, ngroups, ny, nx) float32 C-contiguous, optional
+        Where to write the data; may be ``data`` itself (in place). The 4-output algorithm
+        works in the science frame with no embedded or reoriented copy.
 
     Returns
     -------
@@ -373,20 +424,28 @@ def correct_refpix_nir(
         raise ValueError(f"pixeldq shape {pixeldq.shape} != {(ny, nx)}")
     r0, c0 = ystart - 1, xstart - 1
     if r0 < 0 or c0 < 0 or r0 + ny > full_size or c0 + nx > full_size:
-        return RefpixResult(data.astype(np.float32, copy=True), "SKIPPED", "subarray outside frame")
+        return RefpixResult(_unchanged(data, out), "SKIPPED", "subarray outside frame")
     length = int(side_smoothing_length)
     if length % 2 == 0:
         length += 1
     dnu = np.uint32(do_not_use)
-    full = (ny, nx) == (full_size, full_size)
+    if (ny, nx) == (full_size, full_size) or noutputs == 4:
+        result = _output_like(data, out)
+        nbad = _nir_inplace(
+            result.reshape(nints * ngroups, ny, nx), np.ascontiguousarray(pixeldq, np.uint32),
+            dnu, _detector_geometry(dms_to_detector, full_size, r0, c0), full_size,
+            bool(odd_even_columns), bool(use_side_ref_pixels), length, float(side_gain), 4)
+        message = ""
+        if nbad:
+            message = f"{nbad} (group, amplifier) pairs had no good top/bottom reference pixels"
+        return RefpixResult(result, _OK, message)
 
     fdq = np.zeros((full_size, full_size), dtype=np.uint32)
-    if not full:
-        border = np.uint32(do_not_use | reference_pixel)
-        fdq[:4, :] = border
-        fdq[-4:, :] = border
-        fdq[:, :4] = border
-        fdq[:, -4:] = border
+    border = np.uint32(do_not_use | reference_pixel)
+    fdq[:4, :] = border
+    fdq[-4:, :] = border
+    fdq[:, :4] = border
+    fdq[:, -4:] = border
     fdq[r0 : r0 + ny, c0 : c0 + nx] = pixeldq
     fdq = np.ascontiguousarray(_apply_ops(fdq, dms_to_detector))
 
@@ -394,25 +453,20 @@ def correct_refpix_nir(
     planes[:, r0 : r0 + ny, c0 : c0 + nx] = data.reshape(nints * ngroups, ny, nx)
     planes = np.ascontiguousarray(_apply_ops(planes, dms_to_detector))
 
-    message = ""
-    if full or noutputs == 4:
-        nbad = _nir_fullframe(
-            planes, fdq, dnu, bool(odd_even_columns), bool(use_side_ref_pixels), length,
-            float(side_gain), 4,
-        )  # fmt: skip
-        if nbad:
-            message = f"{nbad} (group, amplifier) pairs had no good top/bottom reference pixels"
-    else:
-        refmask = ((fdq & np.uint32(reference_pixel)) != 0) & ((fdq & dnu) == 0)
-        if not refmask.any():
-            return RefpixResult(
-                data.astype(np.float32, copy=True), "SKIPPED", "no reference pixels in subarray"
-            )
-        _nir_single_output(planes, refmask, bool(odd_even_columns))
+    # single-output subarray: embed in the detector-oriented full frame
+    refmask = ((fdq & np.uint32(reference_pixel)) != 0) & ((fdq & dnu) == 0)
+    if not refmask.any():
+        return RefpixResult(_unchanged(data, out), "SKIPPED", "no reference pixels in subarray")
+    _nir_single_output(planes, refmask, bool(odd_even_columns))
 
     back = _apply_ops(planes, dms_to_detector, inverse=True)[:, r0 : r0 + ny, c0 : c0 + nx]
-    out = np.ascontiguousarray(back, dtype=np.float32).reshape(nints, ngroups, ny, nx)
-    return RefpixResult(out, _OK, message)
+    result = _output_like(back.reshape(nints, ngroups, ny, nx), out)
+    return RefpixResult(result, _OK, "")
+
+
+def _unchanged(data: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """The data left as they are: ``out`` (holding them) when given, else a float32 copy."""
+    return data.astype(np.float32, copy=True) if out is None else _output_like(data, out)
 
 
 def correct_refpix_miri(
@@ -422,13 +476,14 @@ def correct_refpix_miri(
     do_not_use: int,
     odd_even_rows: bool = True,
     is_subarray: bool = False,
+    out: np.ndarray | None = None,
 ) -> RefpixResult:
     """MIRI reference-pixel correction (full frame only).
 
     Parameters
     ----------
     data : (nints, ngroups, 1024, 1032) float32, DN
-        Not modified.
+        Not modified unless it is ``out``.
     pixeldq : (1024, 1032) uint32
     do_not_use : int
         DO_NOT_USE bit value; such reference pixels are ignored.
@@ -436,6 +491,8 @@ def correct_refpix_miri(
         Separate means for even and odd row indices.
     is_subarray : bool
         True returns "SKIPPED" (the official step skips MIRI subarrays).
+    out : (nints, ngroups, 1024, 1032) float32 C-contiguous, optional
+        Where to write the data; may be ``data`` itself (in place).
 
     Returns
     -------
@@ -443,12 +500,12 @@ def correct_refpix_miri(
     """
     data = np.asarray(data)
     if is_subarray:
-        return RefpixResult(data.astype(np.float32, copy=True), "SKIPPED", "MIRI subarray")
+        return RefpixResult(_unchanged(data, out), "SKIPPED", "MIRI subarray")
     if data.ndim != 4 or data.shape[-1] % 4 != 0 or data.shape[-1] < 8:
         raise ValueError(f"MIRI data must be (nints, ngroups, ny, 4k), got {data.shape}")
     if pixeldq.shape != data.shape[2:]:
         raise ValueError(f"pixeldq shape {pixeldq.shape} != {data.shape[2:]}")
-    out = np.array(data, dtype=np.float32, copy=True, order="C")
+    out = _output_like(data, out)
     stopped = _miri_fullframe(
         out, np.ascontiguousarray(pixeldq, dtype=np.uint32), np.uint32(do_not_use),
         bool(odd_even_rows),

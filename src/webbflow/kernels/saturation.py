@@ -42,21 +42,25 @@ __all__ = ["flag_saturation", "frame_read_pattern"]
 
 
 @njit(cache=True, parallel=True)
-def _dilate_or(src, n, out, flag, tmp):
+def _dilate_or(src, rowany, n, out, flag, tmp):
     """OR ``flag`` into ``out`` wherever a (2n+1)^2 box around the pixel touches ``src``.
 
-    src : (ny, nx) bool; out : (ny, nx) uint8, updated in place; tmp : (ny, nx) bool scratch.
-    Separable: a row maximum then a column maximum (equivalent to a square binary dilation
-    with zero padding).
+    src : (ny, nx) bool; rowany : (ny,) bool, True for rows of ``src`` holding any True
+    (rows without are skipped: most rows of a frame have no saturated pixel); out : (ny, nx)
+    uint8, updated in place; tmp : (ny, nx) bool scratch. Separable: a row maximum then a
+    column maximum (equivalent to a square binary dilation with zero padding).
     """
     ny, nx = src.shape
     if n <= 0:
         for y in prange(ny):
-            for x in range(nx):
-                if src[y, x]:
-                    out[y, x] |= flag
+            if rowany[y]:
+                for x in range(nx):
+                    if src[y, x]:
+                        out[y, x] |= flag
         return
     for y in prange(ny):
+        if not rowany[y]:
+            continue
         for x in range(nx):
             x0 = max(0, x - n)
             x1 = min(nx - 1, x + n)
@@ -69,11 +73,39 @@ def _dilate_or(src, n, out, flag, tmp):
     for y in prange(ny):
         y0 = max(0, y - n)
         y1 = min(ny - 1, y + n)
+        near = False
+        for yy in range(y0, y1 + 1):
+            if rowany[yy]:
+                near = True
+                break
+        if not near:
+            continue
         for x in range(nx):
             for yy in range(y0, y1 + 1):
-                if tmp[yy, x]:
+                if rowany[yy] and tmp[yy, x]:
                     out[y, x] |= flag
                     break
+
+
+@njit(cache=True, parallel=True)
+def _min_filter(a, n, out, tmp):
+    """out = minimum of ``a`` (ny, nx) int32 over the (2n+1)^2 square around each pixel
+    (edges clipped); separable, rows then columns; tmp (ny, nx) int32 scratch."""
+    ny, nx = a.shape
+    for y in prange(ny):
+        for x in range(nx):
+            m = a[y, x]
+            for xx in range(max(0, x - n), min(nx, x + n + 1)):
+                if a[y, xx] < m:
+                    m = a[y, xx]
+            tmp[y, x] = m
+    for y in prange(ny):
+        for x in range(nx):
+            m = tmp[y, x]
+            for yy in range(max(0, y - n), min(ny, y + n + 1)):
+                if tmp[yy, x] < m:
+                    m = tmp[yy, x]
+            out[y, x] = m
 
 
 @njit(cache=True, parallel=True)
@@ -101,49 +133,80 @@ def _saturation_kernel(
     dilution (ngroups,) float64 = mean(frames)/last(frame); bias (ny, nx) float32.
     """
     nints, ngroups, ny, nx = data.shape
-    tally = np.zeros((ny, nx), dtype=np.bool_)
+    first = np.empty((ny, nx), dtype=np.int32)
+    grown = np.empty((ny, nx), dtype=np.int32)
+    tmp_i = np.empty((ny, nx), dtype=np.int32)
     src = np.zeros((ny, nx), dtype=np.bool_)
     tmp = np.zeros((ny, nx), dtype=np.bool_)
+    rowany = np.zeros(ny, dtype=np.bool_)
+    insat = np.zeros((ngroups, ny), dtype=np.bool_)
     low = np.uint8(ad_floor | do_not_use)
     for i in range(nints):
-        tally[:, :] = False
-        # forward pass
-        for g in range(ngroups):
-            for y in prange(ny):
+        # forward pass, in three sweeps instead of one dilation per group: a pixel saturates
+        # for good at its first group at or above threshold, so the square-grown running
+        # tally of group g is {g >= min of that first group over the square}
+        for y in prange(ny):
+            for x in range(nx):
+                first[y, x] = ngroups
+            for g in range(ngroups):
+                hit = False
                 for x in range(nx):
                     v = data[i, g, y, x]
-                    if v >= thresh[y, x]:
-                        tally[y, x] = True
-                    src[y, x] = tally[y, x] or (gdq[i, g, y, x] & saturated) != 0
+                    if first[y, x] == ngroups and v >= thresh[y, x]:
+                        first[y, x] = g
                     if v <= 0:
                         gdq[i, g, y, x] |= low
-            _dilate_or(src, n_grow, gdq[i, g], saturated, tmp)
+                    if (gdq[i, g, y, x] & saturated) != 0:
+                        hit = True
+                insat[g, y] = hit
+        _min_filter(first, n_grow, grown, tmp_i)
+        # SATURATED already present on input (rare) is grown group by group, as before
+        for g in range(ngroups):
+            any_in = False
+            for y in range(ny):
+                if insat[g, y]:
+                    any_in = True
+                    break
+            if not any_in:
+                continue
+            for y in prange(ny):
+                rowany[y] = insat[g, y]
+                if insat[g, y]:
+                    for x in range(nx):
+                        src[y, x] = (gdq[i, g, y, x] & saturated) != 0
+            _dilate_or(src, rowany, n_grow, gdq[i, g], saturated, tmp)
+        for y in prange(ny):
+            for g in range(ngroups):
+                for x in range(nx):
+                    if g >= grown[y, x]:
+                        gdq[i, g, y, x] |= saturated
         if not use_rp:
             continue
         # backward pass for groups whose average hides saturating frames
         for g in range(ngroups - 2, -1, -1):
             if dilution[g] == 1.0:
                 continue
-            any_hit = False
             for y in prange(ny):
+                anyrow = False
                 for x in range(nx):
+                    if (gdq[i, g + 1, y, x] & saturated) == 0:
+                        src[y, x] = False
+                        continue
                     fac = 1.0 if nosat[y, x] else dilution[g]
-                    this = gdq[i, g, y, x]
                     hit = (
                         np.float64(data[i, g, y, x]) >= np.float64(thresh[y, x]) * fac
-                        and (this & (saturated | do_not_use)) == 0
-                        and (gdq[i, g + 1, y, x] & saturated) != 0
+                        and (gdq[i, g, y, x] & (saturated | do_not_use)) == 0
                     )
                     src[y, x] = hit
+                    anyrow = anyrow or hit
+                rowany[y] = anyrow
+            any_hit = False
             for y in range(ny):
-                for x in range(nx):
-                    if src[y, x]:
-                        any_hit = True
-                        break
-                if any_hit:
+                if rowany[y]:
+                    any_hit = True
                     break
             if any_hit:
-                _dilate_or(src, n_grow, gdq[i, g], partial_flag, tmp)
+                _dilate_or(src, rowany, n_grow, gdq[i, g], partial_flag, tmp)
         # second group saturating inside its frame average
         if ngroups > 2:
             for y in prange(ny):
@@ -200,6 +263,7 @@ def flag_saturation(
     bias: np.ndarray | None = None,
     partial_flag: int | None = None,
     zeroframe: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ):
     """Flag saturated and A/D-floor groups.
 
@@ -208,7 +272,7 @@ def flag_saturation(
     data : (nints, ngroups, ny, nx) float32, DN
         Raw ramps (science frame). Not modified.
     groupdq : (nints, ngroups, ny, nx) uint8
-        Input group DQ. Not modified.
+        Input group DQ. Not modified unless it is ``out``.
     pixeldq : (ny, nx) uint32
         Input pixel DQ. Not modified.
     sat_thresh : (ny, nx) float, DN
@@ -230,6 +294,8 @@ def flag_saturation(
         Flag set by the read-pattern passes; defaults to ``do_not_use`` as officially.
     zeroframe : (nints, ny, nx) float32, optional
         ZEROFRAME; a copy is returned with saturated (grown) or ``<= 0`` values set to 0.
+    out : (nints, ngroups, ny, nx) uint8 C-contiguous, optional
+        Group DQ to write; may be ``groupdq`` itself (flags added in place, no copy).
 
     Returns
     -------
@@ -250,7 +316,14 @@ def flag_saturation(
     if n_pix_grow_sat < 0:
         raise ValueError("n_pix_grow_sat must be >= 0")
     data32 = np.ascontiguousarray(data, dtype=np.float32)
-    gdq = np.array(groupdq, dtype=np.uint8, copy=True, order="C")
+    if out is None:
+        gdq = np.array(groupdq, dtype=np.uint8, copy=True, order="C")
+    elif out.shape != data.shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be uint8 C-contiguous of shape {data.shape}")
+    else:
+        gdq = out
+        if out is not groupdq:
+            gdq[...] = groupdq
 
     thr = np.array(sat_thresh, dtype=np.float32, copy=True)
     sdq = np.array(sat_dq, dtype=np.uint32, copy=True)

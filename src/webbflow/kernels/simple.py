@@ -23,6 +23,16 @@ __all__ = [
 ]
 
 
+def check_out(out: np.ndarray | None, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A new C-contiguous ``dtype`` array of ``shape``, or ``out`` checked to be one (kernels
+    that write element by element accept their input as ``out``: in place)."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if out.shape != tuple(shape) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be {np.dtype(dtype).name} C-contiguous of shape {shape}")
+    return out
+
+
 def _check4(data: np.ndarray) -> np.ndarray:
     data = np.asarray(data)
     if data.ndim != 4:
@@ -54,6 +64,7 @@ def subtract_superbias(
     bias: np.ndarray,
     bias_dq: np.ndarray,
     zeroframe: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Subtract the superbias from every group.
 
@@ -68,6 +79,8 @@ def subtract_superbias(
         OR-ed into the pixel DQ.
     zeroframe : (nints, ny, nx) float32, optional
         Also bias-subtracted; zeros (bad data) stay 0.
+    out : (nints, ngroups, ny, nx) float32 C-contiguous, optional
+        Where to write the data; may be ``data`` itself (in place).
 
     Returns
     -------
@@ -77,8 +90,9 @@ def subtract_superbias(
     b = np.nan_to_num(np.asarray(bias, dtype=np.float32), nan=0.0)
     if b.shape != data.shape[2:] or bias_dq.shape != data.shape[2:]:
         raise ValueError("bias/bias_dq do not match the data's (ny, nx)")
-    out = np.empty(data.shape, dtype=np.float32)
-    _sub_plane(np.ascontiguousarray(data, dtype=np.float32), np.ascontiguousarray(b), out)
+    out = check_out(out, data.shape, np.float32)
+    _sub_plane(out if out is data else np.ascontiguousarray(data, dtype=np.float32),
+               np.ascontiguousarray(b), out)
     zout = None
     if zeroframe is not None:
         zf = np.asarray(zeroframe, dtype=np.float32)

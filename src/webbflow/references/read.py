@@ -13,6 +13,12 @@
 4. translates DQ arrays to the standard JWST bits through the file's DQ_DEF table (the table is
    then dropped: ``dq`` holds standard bits).
 
+FITS pixel maps are read window first: only the science subarray's section of each image
+extension is read from the file (astropy ``section``), and extensions a step never uses can be
+left out (``drop``), so a subarray exposure does not pay for full-frame references and a
+full-frame dark does not hold its ERR cube. Anything unusual (no SUBSTRT/SUBSIZE agreement, a
+window outside the reference) takes the plain path, which reports the problem.
+
 NaNs in reference arrays are passed through untouched: each step decides what a NaN means
 (e.g. flat field flags NO_FLAT_FIELD, dark subtraction treats it as no correction).
 """
@@ -20,13 +26,18 @@ NaNs in reference arrays are passed through untouched: each step decides what a 
 from __future__ import annotations
 
 import os
+import warnings
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from astropy.io import fits
 
 from ..datamodels import DataModel
 from ..datamodels.dqflags import dq_from_def_table
 from ..errors import InputError, ReferenceError_
+from . import models
 from .models import open_reference
 
 __all__ = ["read_reference", "subarray_window"]
@@ -132,7 +143,112 @@ def _standard_dq(ref: DataModel) -> None:
         ref.dq_def = None
 
 
-def read_reference(path: str | os.PathLike, reftype: str, science: DataModel) -> DataModel:
+def _fits_class(path: Path, reftype: str, hdul: fits.HDUList) -> type | None:
+    """The reference class ``open_reference`` would choose for a FITS file."""
+    from .. import datamodels
+
+    fallback = models.REFTYPE_MODELS.get(reftype)
+    cls = datamodels._REGISTRY.get(hdul[0].header.get("DATAMODL"))
+    if cls is None or (fallback is not None and not issubclass(cls, models.ReferenceModel)):
+        cls = fallback
+    return cls
+
+
+def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
+                 drop: tuple[str, ...]) -> tuple[int, int, int, int] | None:
+    """Load only the science window of ``hdul``'s pixel-map extensions (and nothing of the
+    ``drop`` attributes' extensions); return the science window when it is smaller than the
+    reference (the metadata to update), else None."""
+    extnames = [spec.extname for spec in cls.arrays.values()]
+    frame = None
+    for hdu in hdul[1:]:
+        if isinstance(hdu, fits.ImageHDU) and hdu.name.upper() in extnames \
+                and hdu.header.get("NAXIS", 0) >= 2:
+            frame = (int(hdu.header["NAXIS2"]), int(hdu.header["NAXIS1"]))
+            break
+    if frame is None:
+        return None
+    primary = hdul[0].header
+    size = (primary.get("SUBSIZE1"), primary.get("SUBSIZE2"))
+    if size[0] and size[1] and (int(size[1]), int(size[0])) != frame:
+        return None
+    ref_x, ref_y = int(primary.get("SUBSTRT1") or 1), int(primary.get("SUBSTRT2") or 1)
+    sci_x, sci_y, sci_nx, sci_ny = subarray_window(science, _science_shape(science))
+    x0, y0 = sci_x - ref_x, sci_y - ref_y
+    if not (sci_nx and sci_ny) or x0 < 0 or y0 < 0 or x0 + sci_nx > frame[1] \
+            or y0 + sci_ny > frame[0]:
+        return None
+    dropped = {cls.arrays[a].extname for a in drop if a in cls.arrays}
+    for hdu in hdul[1:]:
+        if not isinstance(hdu, fits.ImageHDU) or hdu.name.upper() not in extnames:
+            continue
+        if hdu.name.upper() in dropped:
+            hdu.data = None
+            continue
+        naxis = int(hdu.header.get("NAXIS", 0))
+        if naxis < 2 or (int(hdu.header["NAXIS2"]), int(hdu.header["NAXIS1"])) != frame:
+            continue
+        hdu.data = _read_section(hdu, y0, x0, sci_ny, sci_nx)
+    if (sci_nx, sci_ny) == (frame[1], frame[0]):
+        return None
+    return sci_x, sci_y, sci_nx, sci_ny
+
+
+def _read_section(hdu: fits.ImageHDU, y0: int, x0: int, ny: int, nx: int) -> np.ndarray:
+    """``hdu``'s [..., y0:y0+ny, x0:x0+nx] read plane by plane into one native-order array
+    (astropy converts each section from the file's byte order: whole cubes would briefly
+    exist twice)."""
+    lead = tuple(int(hdu.header[f"NAXIS{k}"]) for k in range(int(hdu.header["NAXIS"]), 2, -1))
+    window = (slice(y0, y0 + ny), slice(x0, x0 + nx))
+    out = None
+    for index in np.ndindex(*lead):
+        plane = hdu.section[(*index, *window)]
+        if out is None:
+            out = np.empty((*lead, ny, nx), dtype=plane.dtype.newbyteorder("="))
+        out[index] = plane
+    return out
+
+
+def _read_window(ref: DataModel, science: DataModel, drop: tuple[str, ...],
+                 path: Path) -> None:
+    """Stands in for ``DataModel._read`` on one instance: the same reading, from a window."""
+    object.__delattr__(ref, "_read")
+    hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
+    with hdul, warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        window = _window_hdus(hdul, type(ref), science, drop)
+        ref._read_hdul(hdul, path)
+    ref.meta.filename = path.name
+    if window is not None:  # as ``_cut`` records a cut
+        sub = ref.meta.subarray
+        sub.xstart, sub.ystart, sub.xsize, sub.ysize = window
+        if science.meta.subarray.name:
+            sub.name = science.meta.subarray.name
+
+
+def _open_windowed(path: Path, reftype: str, science: DataModel,
+                   drop: tuple[str, ...]) -> DataModel | None:
+    """The reference read through :func:`_read_window`, or None where the plain
+    ``open_reference`` must be used (ASDF, IPC kernels, unknown classes, unreadable files)."""
+    if reftype == "ipc" or not path.exists() or models._is_asdf(path):
+        return None
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            cls = _fits_class(path, reftype, hdul)
+    except (OSError, ValueError):
+        return None
+    if cls is None or not issubclass(cls, models.ReferenceModel) or "_read" in vars(cls):
+        return None
+    ref = cls.__new__(cls)
+    object.__setattr__(ref, "_read", partial(_read_window, ref, science, drop))
+    cls.__init__(ref, path)
+    if "_read" in vars(ref):
+        object.__delattr__(ref, "_read")
+    return ref
+
+
+def read_reference(path: str | os.PathLike, reftype: str, science: DataModel,
+                   drop: tuple[str, ...] = ()) -> DataModel:
     """Open reference ``path`` of type ``reftype`` ready for ``science``.
 
     Parameters
@@ -144,6 +260,8 @@ def read_reference(path: str | os.PathLike, reftype: str, science: DataModel) ->
     science : DataModel
         The exposure the reference will correct: instrument, detector and subarray
         (SUBSTRT1/2 and its data shape) are taken from it.
+    drop : tuple of str
+        Array attributes not to read (e.g. ``("err",)`` for a dark): left None.
 
     Returns
     -------
@@ -160,7 +278,9 @@ def read_reference(path: str | os.PathLike, reftype: str, science: DataModel) ->
     reftype = reftype.lower()
     name = os.path.basename(os.fspath(path))
     try:
-        ref = open_reference(path, reftype)
+        ref = _open_windowed(Path(path), reftype, science, tuple(drop))
+        if ref is None:
+            ref = open_reference(path, reftype)
     except InputError as exc:
         raise ReferenceError_(f"{reftype} reference {exc}") from None
     _check_identity(ref, reftype, science, name)

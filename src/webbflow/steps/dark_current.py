@@ -8,7 +8,7 @@ from ..errors import ReferenceError_
 from ..kernels.dark import dark_frames_sufficient, subtract_dark
 from ..stpipe.params import Param
 from ..stpipe.step import Step
-from .support import load_reference, ramp_input
+from .support import load_reference, owned_array, ramp_input
 
 
 class DarkCurrentStep(Step):
@@ -26,7 +26,8 @@ class DarkCurrentStep(Step):
 
     def process(self, model):
         ramp = ramp_input(model, self.name)
-        dark = load_reference(self, ramp, "dark")
+        # the dark's ERR is never used (and as big as its SCI): not read
+        dark = load_reference(self, ramp, "dark", drop=("err",))
         if dark is None:
             return self.skip_step(ramp, "no DARK reference applies (N/A)")
         exp, dexp = ramp.meta.exposure, dark.meta.exposure
@@ -39,10 +40,12 @@ class DarkCurrentStep(Step):
                 f"dark reference {dark.meta.filename}: {dark_ngroups} groups "
                 f"(NFRAMES={dark_nframes}) are too few for {ramp.shape[1]} groups of "
                 f"{exp.readpatt} (NFRAMES={nframes}, GROUPGAP={groupgap})")
+        data = owned_array(ramp.data, "float32")
         result = subtract_dark(
-            ramp.data, ramp.pixeldq, dark.data, dark.dq, nframes=nframes, groupgap=groupgap,
+            data, ramp.pixeldq, dark.data, dark.dq, nframes=nframes, groupgap=groupgap,
             dark_nframes=dark_nframes, dark_groupgap=dark_groupgap,
-            int_start=int(exp.integration_start or 1))
+            int_start=int(exp.integration_start or 1), out=data,
+            keep_average=bool(self.dark_output))
         if not result.applied:
             return self.skip_step(ramp, result.message)
         ramp.data, ramp.pixeldq = result.data, result.pixeldq

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..instruments import family
 from ..kernels.ipc import correct_ipc, num_ref_pixels
 from ..stpipe.step import Step
-from .support import load_reference, ramp_input
+from .support import load_reference, owned_array, ramp_input
 
 
 class IPCStep(Step):
@@ -23,5 +23,6 @@ class IPCStep(Step):
         ny, nx = ramp.shape[-2:]
         nref = num_ref_pixels(int(sub.xstart or 1), int(sub.ystart or 1), nx, ny,
                               miri=family(ramp.meta.instrument.name) == "miri")
-        ramp.data = correct_ipc(ramp.data, ipc.data, nref)
+        data = owned_array(ramp.data, "float32")
+        ramp.data = correct_ipc(data, ipc.data, nref, out=data)
         return ramp

@@ -8,7 +8,7 @@ from ..kernels.jump import DEFAULT_PARAMS, detect_jumps
 from ..kernels.showers import find_showers
 from ..stpipe.params import Param
 from ..stpipe.step import Step
-from .support import FLAGS, load_reference, ramp_input
+from .support import FLAGS, load_reference, owned_array, ramp_input
 
 _DOCS = {
     "rejection_threshold": "Jump threshold (sigma) with ≥5 usable groups",
@@ -81,8 +81,9 @@ class JumpStep(Step):
             return self.skip_step(ramp, "no GAIN or READNOISE reference applies (N/A)")
         exp = ramp.meta.exposure
         params = {name: getattr(self, name) for name in DEFAULT_PARAMS}
+        gdq = owned_array(ramp.groupdq, "uint8")
         groupdq, stats = detect_jumps(
-            ramp.data, ramp.groupdq, readnoise.data, gain.data,
+            ramp.data, gdq, readnoise.data, gain.data, out=gdq,
             nframes=int(exp.nframes or 1), frame_time=float(exp.frame_time or 0.0),
             group_time=float(exp.group_time or 0.0),
             flags={"do_not_use": FLAGS["do_not_use"], "saturated": FLAGS["saturated"],

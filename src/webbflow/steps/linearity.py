@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..kernels.linearity import apply_linearity
 from ..stpipe.step import Step
-from .support import FLAGS, load_reference, ramp_input
+from .support import FLAGS, load_reference, owned_array, ramp_input
 
 
 class LinearityStep(Step):
@@ -18,7 +18,8 @@ class LinearityStep(Step):
         lin = load_reference(self, ramp, "linearity")
         if lin is None:
             return self.skip_step(ramp, "no LINEARITY reference applies (N/A)")
+        data = owned_array(ramp.data, "float32")
         ramp.data, ramp.pixeldq = apply_linearity(
-            ramp.data, ramp.groupdq, ramp.pixeldq, lin.coeffs, lin.dq,
-            saturated=FLAGS["saturated"], no_lin_corr=FLAGS["no_lin_corr"])
+            data, ramp.groupdq, ramp.pixeldq, lin.coeffs, lin.dq,
+            saturated=FLAGS["saturated"], no_lin_corr=FLAGS["no_lin_corr"], out=data)
         return ramp

@@ -6,13 +6,14 @@ from ..instruments import DMS_TO_DETECTOR, family
 from ..kernels.refpix import correct_refpix_miri, correct_refpix_nir
 from ..stpipe.params import Param
 from ..stpipe.step import Step
-from .support import FLAGS, ramp_input
+from .support import FLAGS, owned_array, ramp_input
 
 
 def _nir(ramp, step):
     sub, exp = ramp.meta.subarray, ramp.meta.exposure
+    data = owned_array(ramp.data, "float32")
     return correct_refpix_nir(
-        ramp.data, ramp.pixeldq, do_not_use=FLAGS["do_not_use"],
+        data, ramp.pixeldq, out=data, do_not_use=FLAGS["do_not_use"],
         reference_pixel=FLAGS["reference_pixel"], xstart=int(sub.xstart or 1),
         ystart=int(sub.ystart or 1), noutputs=int(exp.noutputs or 4),
         dms_to_detector=DMS_TO_DETECTOR.get(ramp.meta.instrument.detector or "", ""),
@@ -21,8 +22,9 @@ def _nir(ramp, step):
 
 
 def _miri(ramp, step):
+    data = owned_array(ramp.data, "float32")
     return correct_refpix_miri(
-        ramp.data, ramp.pixeldq, do_not_use=FLAGS["do_not_use"],
+        data, ramp.pixeldq, out=data, do_not_use=FLAGS["do_not_use"],
         odd_even_rows=step.odd_even_rows,
         is_subarray=(ramp.meta.subarray.name or "FULL") != "FULL")
 

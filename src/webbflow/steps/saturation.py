@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..kernels.saturation import flag_saturation, frame_read_pattern
 from ..stpipe.params import Param
 from ..stpipe.step import Step
-from .support import FLAGS, load_reference, ramp_input
+from .support import FLAGS, load_reference, owned_array, ramp_input
 
 #: A/D converter ceiling of the JWST detectors' 16-bit readout, DN
 ATOD_LIMIT = 65535.0
@@ -41,6 +41,7 @@ class SaturationStep(Step):
             atod_limit=ATOD_LIMIT, n_pix_grow_sat=self.n_pix_grow_sat,
             read_pattern=read_pattern, bias=bias,
             zeroframe=ramp.zeroframe if ramp.has("zeroframe") else None,
+            out=owned_array(ramp.groupdq, "uint8"),
         )
         ramp.groupdq, ramp.pixeldq = groupdq, pixeldq
         if zeroframe is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..kernels.simple import subtract_superbias
 from ..stpipe.step import Step
-from .support import load_reference, ramp_input
+from .support import load_reference, owned_array, ramp_input
 
 
 class SuperBiasStep(Step):
@@ -18,9 +18,10 @@ class SuperBiasStep(Step):
         bias = load_reference(self, ramp, "superbias")
         if bias is None:
             return self.skip_step(ramp, "no SUPERBIAS reference applies (N/A)")
+        data = owned_array(ramp.data, "float32")
         data, pixeldq, zeroframe = subtract_superbias(
-            ramp.data, ramp.pixeldq, bias.data, bias.dq,
-            ramp.zeroframe if ramp.has("zeroframe") else None)
+            data, ramp.pixeldq, bias.data, bias.dq,
+            ramp.zeroframe if ramp.has("zeroframe") else None, out=data)
         ramp.data, ramp.pixeldq = data, pixeldq
         if zeroframe is not None:
             ramp.zeroframe = zeroframe

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..datamodels import DataModel, RampModel
 from ..datamodels.convert import to_ramp
 from ..datamodels.dqflags import GROUP, PIXEL
@@ -17,8 +19,10 @@ FLAGS: dict[str, int] = {name.lower(): value for name, value in PIXEL.items()}
 GROUP_FLAGS: dict[str, int] = {name.lower(): value for name, value in GROUP.items()}
 
 
-def load_reference(step: Step, model: DataModel, reftype: str) -> DataModel | None:
-    """Select (or take the override of) ``reftype`` and read it cut to ``model``'s subarray.
+def load_reference(step: Step, model: DataModel, reftype: str,
+                   drop: tuple[str, ...] = ()) -> DataModel | None:
+    """Select (or take the override of) ``reftype`` and read it cut to ``model``'s subarray
+    (only that window is read from the file; arrays named in ``drop`` are not read at all).
 
     Returns None when the context says N/A; records the R_* keyword either way.
     """
@@ -27,7 +31,15 @@ def load_reference(step: Step, model: DataModel, reftype: str) -> DataModel | No
     path = step.get_reference_file(model, reftype)
     if path == "N/A":
         return None
-    return read_reference(path, reftype, model)
+    return read_reference(path, reftype, model, drop)
+
+
+def owned_array(arr: np.ndarray, dtype: str) -> np.ndarray:
+    """``arr`` itself when it is a writable C-contiguous ``dtype`` array (a kernel may then
+    write its result into it: the step owns its model), else such a copy of it."""
+    if arr.dtype == np.dtype(dtype) and arr.flags.c_contiguous and arr.flags.writeable:
+        return arr
+    return np.array(arr, dtype=dtype, order="C", copy=True)
 
 
 def ramp_input(model: DataModel, step_name: str) -> RampModel:
