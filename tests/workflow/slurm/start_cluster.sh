@@ -12,7 +12,7 @@ STATE=${WEBBFLOW_SLURM_STATE:-/var/lib/webbflow-slurm}   # pid files, spool, sta
 CONF_DIR=/etc/slurm
 CONF=$CONF_DIR/slurm.conf
 MARK="# webbflow one-node test cluster (tests/workflow/slurm/start_cluster.sh)"
-NODE=$(hostname -s)
+NODE=$(uname -n | cut -d. -f1)   # what slurmd calls this node (hostname -s)
 
 die() { echo "start_cluster.sh: $*" >&2; exit 1; }
 
@@ -39,7 +39,7 @@ chmod 0400 /etc/munge/munge.key
 
 # 3. slurm.conf (an administrator's own configuration is left alone)
 CPUS=$(nproc)
-MEM_MB=$(free -m | awk '/^Mem:/ {print int($2 * 0.9)}')
+MEM_MB=$(awk '/^MemTotal:/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
 if [ ! -f "$CONF" ] || head -n 1 "$CONF" | grep -qF "$MARK"; then
     cat >"$CONF.tmp" <<CONF
 $MARK
