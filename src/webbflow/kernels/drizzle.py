@@ -16,8 +16,12 @@ Algorithm (Fruchter & Hook 2002, PASP 114, 144; the DrizzlePac handbook; as the 
 
   - ``square``: the drop's four corners ``(i +- pixfrac/2, j +- pixfrac/2)`` are mapped by
     bilinear interpolation of ``pixmap`` (extrapolating from the edge cell at the borders);
-    overlap = exact area of the quadrilateral clipped to the output pixel (Sutherland-Hodgman
-    clipping, then the shoelace formula) divided by the quadrilateral's area (the Jacobian);
+    overlap = exact area of the quadrilateral inside the output pixel divided by the
+    quadrilateral's area (the Jacobian, shoelace formula). The area inside a pixel is the sum
+    over the quadrilateral's edges of the signed area between the edge and the pixel's lower
+    side, with the edge clipped to the pixel's columns and its height clamped to the pixel
+    (the "boxer" construction of the drizzle papers); a drop wholly inside one output pixel
+    gives it all its weight without any of that;
   - ``point``: all weight into the output pixel nearest the mapped centre;
   - ``turbo``: an axis-aligned square of side ``pixfrac / pscale_ratio`` output pixels around
     the mapped centre; overlap = clipped area / square area (fast, approximate for rotations);
@@ -27,7 +31,9 @@ Algorithm (Fruchter & Hook 2002, PASP 114, 144; the DrizzlePac handbook; as the 
 * Only input pixels whose mapped centre lies on the output grid contribute (the official
   library scans only the part of the input inside the output outline), so drops straddling
   the output border add nothing from outside it.
-* ``dow == 0`` leaves a pixel untouched; a context bit is set where ``dow > 0``.
+* ``dow == 0`` leaves a pixel untouched (input pixels of weight 0 are skipped outright); a
+  context bit is set where ``dow > 0``. The running mean is updated as
+  ``out += dow / (W + dow) * (d - out)`` (one division per output pixel and weight slot).
 * Several layers may be drizzled with the same drops in one pass (the science image and the
   square roots of its variances). Each layer names a weight slot; layers of one slot share
   its weight image.
@@ -56,8 +62,6 @@ KERNELS: dict[str, int] = {"square": 0, "point": 1, "turbo": 2, "gaussian": 3,
                            "lanczos2": 4, "lanczos3": 5}
 #: kernels whose drops integrate to 1 (flux conserving), as the official docs state
 FLUX_CONSERVING = ("square", "point", "turbo")
-
-_MAX_VERTS = 12
 
 
 @njit(cache=True, inline="always")
@@ -97,99 +101,152 @@ def _interp(pixmap, x, y):
 
 
 @njit(cache=True, inline="always")
-def _clip_edge(px, py, n, qx, qy, axis, bound, keep_above):
-    """Clip polygon (px, py)[:n] by one axis-aligned half-plane into (qx, qy); return count."""
-    m = 0
-    if n == 0:
-        return 0
-    sx = px[n - 1]
-    sy = py[n - 1]
-    sv = sx if axis == 0 else sy
-    s_in = sv >= bound if keep_above else sv <= bound
-    for k in range(n):
-        ex = px[k]
-        ey = py[k]
-        ev = ex if axis == 0 else ey
-        e_in = ev >= bound if keep_above else ev <= bound
-        if e_in != s_in:
-            t = (bound - sv) / (ev - sv)
-            if axis == 0:
-                qx[m] = bound
-                qy[m] = sy + t * (ey - sy)
-            else:
-                qx[m] = sx + t * (ex - sx)
-                qy[m] = bound
-            m += 1
-        if e_in:
-            qx[m] = ex
-            qy[m] = ey
-            m += 1
-        sx, sy, sv, s_in = ex, ey, ev, e_in
-    return m
+def _corner_row(pixmap, xmin, y, row):
+    """Mapped corners ``(xmin - 0.5 + k, y)`` into ``row[k]`` (NaN where unmapped)."""
+    for k in range(row.shape[0]):
+        good, xo, yo = _interp(pixmap, xmin - 0.5 + k, y)
+        if good:
+            row[k, 0] = xo
+            row[k, 1] = yo
+        else:
+            row[k, 0] = np.nan
+            row[k, 1] = np.nan
 
 
 @njit(cache=True, inline="always")
-def _shoelace(px, py, n):
-    a = 0.0
-    for k in range(n):
-        k1 = k + 1 if k + 1 < n else 0
-        a += px[k] * py[k1] - px[k1] * py[k]
+def _shoelace4(qx, qy):
+    """Area of the quadrilateral (qx, qy)[:4]."""
+    a = ((qx[0] * qy[1] - qx[1] * qy[0]) + (qx[1] * qy[2] - qx[2] * qy[1])
+         + (qx[2] * qy[3] - qx[3] * qy[2]) + (qx[3] * qy[0] - qx[0] * qy[3]))
     return abs(0.5 * a)
 
 
 @njit(cache=True, inline="always")
-def _overlap(qx, qy, ii, jj, lo_x, hi_x, lo_y, hi_y, jaco, buf):
-    """Area of quadrilateral (qx, qy)[:4] (bounds lo/hi, area ``jaco``) inside output pixel
-    (ii, jj); only the pixel edges the quadrilateral crosses are clipped against."""
-    x0, x1, y0, y1 = ii - 0.5, ii + 0.5, jj - 0.5, jj + 0.5
-    if lo_x >= x1 or hi_x <= x0 or lo_y >= y1 or hi_y <= y0:
+def _ramp(s):
+    """Integral of clamp(t, 0, 1) dt from -inf to s."""
+    if s <= 0.0:
         return 0.0
-    cut_x0, cut_x1, cut_y0, cut_y1 = lo_x < x0, hi_x > x1, lo_y < y0, hi_y > y1
-    if not (cut_x0 or cut_x1 or cut_y0 or cut_y1):
-        return jaco
-    for k in range(4):
-        buf[0, 0, k] = qx[k]
-        buf[0, 1, k] = qy[k]
-    n = 4
-    cur = 0
-    if cut_x0:
-        n = _clip_edge(buf[cur, 0], buf[cur, 1], n, buf[1 - cur, 0], buf[1 - cur, 1], 0, x0,
-                       True)
-        cur = 1 - cur
-    if cut_x1:
-        n = _clip_edge(buf[cur, 0], buf[cur, 1], n, buf[1 - cur, 0], buf[1 - cur, 1], 0, x1,
-                       False)
-        cur = 1 - cur
-    if cut_y0:
-        n = _clip_edge(buf[cur, 0], buf[cur, 1], n, buf[1 - cur, 0], buf[1 - cur, 1], 1, y0,
-                       True)
-        cur = 1 - cur
-    if cut_y1:
-        n = _clip_edge(buf[cur, 0], buf[cur, 1], n, buf[1 - cur, 0], buf[1 - cur, 1], 1, y1,
-                       False)
-        cur = 1 - cur
-    if n < 3:
-        return 0.0
-    return _shoelace(buf[cur, 0], buf[cur, 1], n)
+    if s >= 1.0:
+        return s - 0.5
+    return 0.5 * s * s
 
 
 @njit(cache=True, inline="always")
-def _deposit(ii, jj, dow, vals, out, wht, slot, con, plane, bit, use_con):
-    """Average the values ``vals`` (one per layer) into output pixel (ii, jj) with ``dow``."""
-    if use_con and dow > 0.0:
-        con[plane, jj, ii] |= bit
+def _edge_area(xa, ya, xb, yb):
+    """Signed area between segment a->b and the line y = 0, inside the unit box.
+
+    The segment is clipped to 0 <= x <= 1 and its height clamped to [0, 1]; positive when
+    the segment runs towards +x. Summed over a closed polygon's edges it gives +- the area
+    of the polygon inside the box.
+    """
+    if xa == xb:
+        return 0.0
+    if xa < xb:
+        sgn = 1.0
+        xl, yl, xr, yr = xa, ya, xb, yb
+    else:
+        sgn = -1.0
+        xl, yl, xr, yr = xb, yb, xa, ya
+    if xr <= 0.0 or xl >= 1.0:
+        return 0.0
+    slope = (yr - yl) / (xr - xl)
+    if xl < 0.0:
+        yl = yl - slope * xl
+        xl = 0.0
+    if xr > 1.0:
+        yr = yr + slope * (1.0 - xr)
+        xr = 1.0
+    w = xr - xl
+    lo = min(yl, yr)
+    hi = max(yl, yr)
+    if hi <= 0.0:
+        return 0.0
+    if lo >= 1.0:
+        return sgn * w
+    if lo >= 0.0 and hi <= 1.0:
+        return sgn * w * 0.5 * (yl + yr)
+    return sgn * w * (_ramp(hi) - _ramp(lo)) / (hi - lo)
+
+
+@njit(cache=True, inline="always")
+def _quad_in_pixel(qx, qy, ii, jj):
+    """Area of the quadrilateral (qx, qy)[:4] inside output pixel (ii, jj)."""
+    x0 = ii - 0.5
+    y0 = jj - 0.5
+    a = 0.0
+    for k in range(4):
+        k1 = (k + 1) & 3
+        a += _edge_area(qx[k] - x0, qy[k] - y0, qx[k1] - x0, qy[k1] - y0)
+    return abs(a)
+
+
+@njit(cache=True, inline="always")
+def _below(xa, ua, xb, ub):
+    """Signed integral of min(u, 0) dx along the segment (xa, ua) -> (xb, ub)."""
+    if ua <= 0.0 and ub <= 0.0:
+        return 0.5 * (xb - xa) * (ua + ub)
+    if ua >= 0.0 and ub >= 0.0:
+        return 0.0
+    t = ua / (ua - ub)
+    if ua < 0.0:
+        return 0.5 * (xb - xa) * t * ua
+    return 0.5 * (xb - xa) * (1.0 - t) * ub
+
+
+@njit(cache=True, inline="always")
+def _quadrants(qx, qy, big_x, big_y):
+    """Areas of the quadrilateral (qx, qy)[:4] left of ``x = big_x`` (A_L), below
+    ``y = big_y`` (A_B), both (A_LB), and in all (J), from edge integrals of
+    ``u = y - big_y`` (``u`` and ``min(u, 0)``, on the whole edge and on its part left of
+    ``big_x``). Returns (A_LB, A_L, A_B, J), all >= 0 up to rounding."""
+    full = 0.0
+    left = 0.0
+    below = 0.0
+    both = 0.0
+    for k in range(4):
+        k1 = (k + 1) & 3
+        xa = qx[k]
+        xb = qx[k1]
+        ua = qy[k] - big_y
+        ub = qy[k1] - big_y
+        full += 0.5 * (xb - xa) * (ua + ub)
+        below += _below(xa, ua, xb, ub)
+        # the part of the edge left of big_x (direction kept)
+        if xa <= big_x and xb <= big_x:
+            left += 0.5 * (xb - xa) * (ua + ub)
+            both += _below(xa, ua, xb, ub)
+        elif xa < big_x or xb < big_x:
+            uc = ua + (ub - ua) * (big_x - xa) / (xb - xa)
+            if xa < big_x:
+                left += 0.5 * (big_x - xa) * (ua + uc)
+                both += _below(xa, ua, big_x, uc)
+            else:
+                left += 0.5 * (xb - big_x) * (uc + ub)
+                both += _below(big_x, uc, xb, ub)
+    if full < 0.0:
+        return -both, -left, -below, -full
+    return both, left, below, full
+
+
+@njit(cache=True, inline="always")
+def _deposit(ii, jj, dow, vals, out, wht, first, con, plane, bit, use_con):
+    """Average the values ``vals`` (one per layer) into output pixel (ii, jj) with ``dow``;
+    the layers of weight slot ``s`` are ``first[s]:first[s + 1]``."""
     if dow == 0.0:
         return
+    if use_con:
+        con[plane, jj, ii] |= bit
     for s in range(wht.shape[0]):
         vc = np.float64(wht[s, jj, ii])
         total = vc + dow
-        for k in range(out.shape[0]):
-            if slot[k] != s:
-                continue
-            if vc == 0.0:
+        if vc == 0.0:
+            for k in range(first[s], first[s + 1]):
                 out[k, jj, ii] = vals[k]
-            else:
-                out[k, jj, ii] = (np.float64(out[k, jj, ii]) * vc + dow * vals[k]) / total
+        else:
+            r = dow / total
+            for k in range(first[s], first[s + 1]):
+                o = np.float64(out[k, jj, ii])
+                out[k, jj, ii] = o + r * (vals[k] - o)
         wht[s, jj, ii] = total
 
 
@@ -222,7 +279,7 @@ def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_co
     wht : (S, Ny, Nx) float32
         Weight images, one per slot, updated in place.
     slot : (L,) int64
-        Weight slot of each layer.
+        Weight slot of each layer, non-decreasing (the layers of a slot are contiguous).
     con : (P, Ny, Nx) int32
         Context bit planes; ``bit`` is OR-ed into ``con[plane]`` where ``dow > 0``.
     plane, bit : int
@@ -247,10 +304,17 @@ def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_co
     """
     nlay = data.shape[0]
     ny_out, nx_out = out.shape[1], out.shape[2]
+    nslot = wht.shape[0]
+    first = np.zeros(nslot + 1, dtype=np.int64)
+    for k in range(nlay):
+        if slot[k] < 0 or slot[k] >= nslot or (k > 0 and slot[k] < slot[k - 1]):
+            raise ValueError("drizzle_layers: slot must be non-decreasing in [0, nslot)")
+        first[slot[k] + 1] = k + 1
+    for s in range(1, nslot + 1):
+        first[s] = max(first[s], first[s - 1])
     vals = np.empty(nlay, dtype=np.float32)
     qx = np.empty(4)
     qy = np.empty(4)
-    buf = np.empty((2, 2, _MAX_VERTS))
     dh = 0.5 * pixfrac
     nmiss = 0
     # kernel sizes in output pixels
@@ -262,7 +326,17 @@ def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_co
     order = 2 if kernel == 4 else 3
     l_reach = order * pixfrac / pscale_ratio
     l_scale = pscale_ratio / pixfrac
+    # pixfrac 1: neighbouring drops share corners; two rows of them are cached
+    shared = kernel == 0 and pixfrac == 1.0
+    ncorner = xmax - xmin + 2 if shared else 1
+    bot = np.empty((ncorner, 2))
+    top = np.empty((ncorner, 2))
+    if shared:
+        _corner_row(pixmap, xmin, ymin - 0.5, top)
     for j in range(ymin, ymax + 1):
+        if shared:
+            bot, top = top, bot
+            _corner_row(pixmap, xmin, j + 0.5, top)
         for i in range(xmin, xmax + 1):
             cx0 = pixmap[j, i, 0]
             cy0 = pixmap[j, i, 1]
@@ -270,54 +344,99 @@ def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_co
                 nmiss += 1  # centre off the output (NaN included): skipped, as officially
                 continue
             w = np.float64(weight[j, i])
+            if w == 0.0:
+                continue  # contributes nothing anywhere
             for k in range(nlay):
                 vals[k] = np.float32(data[k, j, i] * iscale)
             hit = False
             if kernel == 0:
-                ok = True
-                for c in range(4):
-                    cx = i - dh if (c == 0 or c == 3) else i + dh
-                    cy = j + dh if c < 2 else j - dh
-                    good, xo, yo = _interp(pixmap, cx, cy)
-                    if not good:
-                        ok = False
-                        break
-                    qx[c] = xo
-                    qy[c] = yo
+                if shared:
+                    # corners (i -+ 0.5, j +- 0.5) from the cached corner rows
+                    qx[0] = top[i - xmin, 0]
+                    qy[0] = top[i - xmin, 1]
+                    qx[1] = top[i - xmin + 1, 0]
+                    qy[1] = top[i - xmin + 1, 1]
+                    qx[2] = bot[i - xmin + 1, 0]
+                    qy[2] = bot[i - xmin + 1, 1]
+                    qx[3] = bot[i - xmin, 0]
+                    qy[3] = bot[i - xmin, 1]
+                    ok = not (math.isnan(qx[0]) or math.isnan(qx[1]) or math.isnan(qx[2])
+                              or math.isnan(qx[3]))
+                else:
+                    ok = True
+                    for c in range(4):
+                        cx = i - dh if (c == 0 or c == 3) else i + dh
+                        cy = j + dh if c < 2 else j - dh
+                        good, xo, yo = _interp(pixmap, cx, cy)
+                        if not good:
+                            ok = False
+                            break
+                        qx[c] = xo
+                        qy[c] = yo
                 if not ok:
                     nmiss += 1
                     continue
-                jaco = _shoelace(qx, qy, 4)
+                jaco = _shoelace4(qx, qy)
                 if jaco <= 0.0:
                     nmiss += 1
                     continue
-                lo_x, hi_x = min(qx[0], qx[1], qx[2], qx[3]), max(qx[0], qx[1], qx[2], qx[3])
-                lo_y, hi_y = min(qy[0], qy[1], qy[2], qy[3]), max(qy[0], qy[1], qy[2], qy[3])
-                lo_i = max(_fround(lo_x), 0)
-                hi_i = min(_fround(hi_x), nx_out - 1)
-                lo_j = max(_fround(lo_y), 0)
-                hi_j = min(_fround(hi_y), ny_out - 1)
+                lo_i = _fround(min(qx[0], qx[1], qx[2], qx[3]))
+                hi_i = _fround(max(qx[0], qx[1], qx[2], qx[3]))
+                lo_j = _fround(min(qy[0], qy[1], qy[2], qy[3]))
+                hi_j = _fround(max(qy[0], qy[1], qy[2], qy[3]))
+                if lo_i == hi_i and lo_j == hi_j:
+                    # the whole drop inside one output pixel (its centre is on the grid)
+                    _deposit(lo_i, lo_j, np.float64(np.float32(w)), vals, out, wht, first,
+                             con, plane, bit, use_con)
+                    continue
+                wj = w / jaco
+                if (hi_i - lo_i <= 1 and hi_j - lo_j <= 1 and lo_i >= 0 and lo_j >= 0
+                        and hi_i < nx_out and hi_j < ny_out):
+                    # drop within a 2x2 block of output pixels: split it by the block's
+                    # inner lines (beyond the drop when the block is one pixel wide)
+                    big_x = lo_i + 0.5 if hi_i > lo_i else lo_i + 1.5
+                    big_y = lo_j + 0.5 if hi_j > lo_j else lo_j + 1.5
+                    a_lb, a_l, a_b, a_t = _quadrants(qx, qy, big_x, big_y)
+                    tiny = 1e-12 * a_t
+                    area = a_lb
+                    if area > tiny:
+                        _deposit(lo_i, lo_j, np.float64(np.float32(area * wj)), vals, out,
+                                 wht, first, con, plane, bit, use_con)
+                    area = a_b - a_lb
+                    if hi_i > lo_i and area > tiny:
+                        _deposit(hi_i, lo_j, np.float64(np.float32(area * wj)), vals, out,
+                                 wht, first, con, plane, bit, use_con)
+                    area = a_l - a_lb
+                    if hi_j > lo_j and area > tiny:
+                        _deposit(lo_i, hi_j, np.float64(np.float32(area * wj)), vals, out,
+                                 wht, first, con, plane, bit, use_con)
+                    area = a_t - a_l - a_b + a_lb
+                    if hi_i > lo_i and hi_j > lo_j and area > tiny:
+                        _deposit(hi_i, hi_j, np.float64(np.float32(area * wj)), vals, out,
+                                 wht, first, con, plane, bit, use_con)
+                    continue
+                lo_i = max(lo_i, 0)
+                hi_i = min(hi_i, nx_out - 1)
+                lo_j = max(lo_j, 0)
+                hi_j = min(hi_j, ny_out - 1)
                 for jj in range(lo_j, hi_j + 1):
                     for ii in range(lo_i, hi_i + 1):
-                        area = _overlap(qx, qy, ii, jj, lo_x, hi_x, lo_y, hi_y, jaco, buf)
+                        area = _quad_in_pixel(qx, qy, ii, jj)
                         if area > 0.0:
                             hit = True
-                            dow = np.float64(np.float32(area / jaco * w))
-                            _deposit(ii, jj, dow, vals, out, wht, slot, con, plane, bit,
+                            dow = np.float64(np.float32(area * wj))
+                            _deposit(ii, jj, dow, vals, out, wht, first, con, plane, bit,
                                      use_con)
             else:
-                xo = pixmap[j, i, 0]
-                yo = pixmap[j, i, 1]
-                if math.isnan(xo) or math.isnan(yo):
-                    nmiss += 1
-                    continue
+                xo = cx0
+                yo = cy0
                 if kernel == 1:
                     ii = _fround(xo)
                     jj = _fround(yo)
                     if 0 <= ii < nx_out and 0 <= jj < ny_out:
                         hit = True
                         dow = np.float64(np.float32(w))
-                        _deposit(ii, jj, dow, vals, out, wht, slot, con, plane, bit, use_con)
+                        _deposit(ii, jj, dow, vals, out, wht, first, con, plane, bit, use_con)
                 else:
                     reach = half_box if kernel == 2 else (g_reach if kernel == 3 else l_reach)
                     lo_i = max(_fround(xo - reach), 0)
@@ -342,7 +461,7 @@ def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_co
                                         * _lanczos(abs(yo - jj) * l_scale, order))
                             hit = True
                             dow = np.float64(np.float32(over * w))
-                            _deposit(ii, jj, dow, vals, out, wht, slot, con, plane, bit,
+                            _deposit(ii, jj, dow, vals, out, wht, first, con, plane, bit,
                                      use_con)
             if not hit:
                 nmiss += 1

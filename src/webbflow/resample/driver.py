@@ -304,12 +304,17 @@ class Resampler:
                     arr = np.full(shape, np.nan, dtype=np.float32)
                 with np.errstate(invalid="ignore"):
                     layers.append(np.sqrt(arr))
-            nv = len(VARIANCES)
-            self._out[-nv:] = np.nan
-            self._wht[1] = 0.0
         stack = np.ascontiguousarray(np.stack(layers).astype(np.float32, copy=False))
+        del layers
         pixmap = pixel_map(wcs, self.grid.wcs, shape, opts.pixmap_stepsize, opts.pixmap_order)
         xmin, xmax, ymin, ymax = resample_range(shape, wcs)
+        # kernels reach at most 3 input pixels (lanczos3) from a drop's centre
+        win = _window(pixmap, self.grid.shape, math.ceil(3.0 / psr) + 2)
+        if self.use_var:
+            # this input's variance layers are drizzled afresh (only where it can land)
+            nv = len(VARIANCES)
+            self._out[(slice(-nv, None), *win)] = np.nan
+            self._wht[(1, *win)] = 0.0
         plane, bit = _ctx_bit(self.n_added)
         if plane >= self._con.shape[0]:
             extra = np.zeros((plane + 1 - self._con.shape[0], *self._con.shape[1:]),
@@ -322,8 +327,9 @@ class Resampler:
         if self.use_var:
             kind = 0 if opts.weight_type == "ivm" else 1
             tmeas = measurement_time(model) if kind == 1 else 0.0
-            combine_variance(self._out[-len(VARIANCES):], 0, kind, tmeas, self._wsum,
-                             self._wt)
+            nv = len(VARIANCES)
+            combine_variance(self._out[(slice(-nv, None), *win)], 0, kind, tmeas,
+                             self._wsum[(slice(None), *win)], self._wt[(slice(None), *win)])
         self.times.add(model, gid or group_id(model, name))
         if self.template is None:
             self.template = _detached_template(model)
@@ -560,6 +566,23 @@ def _drizzle_group(infos: Sequence[_InputInfo], grid: OutputGrid, options: Drizz
         acc.add(model, info.gid)
         del model
     return acc.finalize()
+
+
+def _window(pixmap: np.ndarray, shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
+    """Output rows and columns within ``margin`` pixels of the mapped input pixel centres."""
+    ny, nx = shape
+    with np.errstate(invalid="ignore"):
+        xs = pixmap[..., 0]
+        ys = pixmap[..., 1]
+        if not np.isfinite(xs).any():
+            return slice(0, 0), slice(0, 0)
+        x0, x1 = np.nanmin(xs), np.nanmax(xs)
+        y0, y1 = np.nanmin(ys), np.nanmax(ys)
+    rows = slice(min(max(math.floor(y0) - margin, 0), ny),
+                 min(max(math.ceil(y1) + margin + 1, 0), ny))
+    cols = slice(min(max(math.floor(x0) - margin, 0), nx),
+                 min(max(math.ceil(x1) + margin + 1, 0), nx))
+    return rows, cols
 
 
 def _detached_template(model: DataModel | None) -> DataModel | None:

@@ -79,6 +79,72 @@ def sky_to_pixel(wcs: Any, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray,
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
+#: coarse-grid step of the automatic pixel map (pixels), and its accuracy goal (pixels)
+AUTO_STEP = 64
+AUTO_TOLERANCE = 1e-4
+
+
+def _map_points(wcs_in: Any, wcs_out: Any, x: np.ndarray, y: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Output (x, y) of input points (bounding boxes ignored)."""
+    ra, dec = wcs_in(x, y, with_bounding_box=False)
+    return sky_to_pixel(wcs_out, np.asarray(ra), np.asarray(dec))
+
+
+def _exact_map(wcs_in: Any, wcs_out: Any, shape: tuple[int, int]) -> np.ndarray:
+    y, x = np.indices(shape, dtype=np.float64)
+    xo, yo = _map_points(wcs_in, wcs_out, x, y)
+    return np.dstack([xo, yo])
+
+
+def _nodes(n: int, step: float) -> np.ndarray:
+    """Evenly spaced nodes covering ``0 .. n - 1`` at most ``step`` apart (at least 4)."""
+    count = max(math.ceil((n - 1) / step) + 1, min(4, n))
+    return np.linspace(0.0, n - 1.0, count)
+
+
+def _spline_map(wcs_in: Any, wcs_out: Any, shape: tuple[int, int], step: float,
+                order: int) -> tuple[np.ndarray, float] | None:
+    """Pixel map interpolated from a coarse grid, and its largest error at the cell centres
+    (pixels); None when the coarse grid has unmapped points."""
+    from scipy.interpolate import RectBivariateSpline
+
+    ny, nx = shape
+    xc = _nodes(nx, step)
+    yc = _nodes(ny, step)
+    gx, gy = np.meshgrid(xc, yc)
+    xo, yo = _map_points(wcs_in, wcs_out, gx, gy)
+    if not (np.all(np.isfinite(xo)) and np.all(np.isfinite(yo))):
+        return None
+    fx = RectBivariateSpline(yc, xc, xo, kx=order, ky=order)
+    fy = RectBivariateSpline(yc, xc, yo, kx=order, ky=order)
+    # check at the centres of the coarse cells, where interpolation errors peak
+    mx = 0.5 * (xc[1:] + xc[:-1])
+    my = 0.5 * (yc[1:] + yc[:-1])
+    cx, cy = np.meshgrid(mx, my)
+    tx, ty = _map_points(wcs_in, wcs_out, cx, cy)
+    err = float(np.nanmax(np.hypot(fx(my, mx) - tx, fy(my, mx) - ty)))
+    xs = np.arange(nx, dtype=np.float64)
+    ys = np.arange(ny, dtype=np.float64)
+    out = np.empty((ny, nx, 2))
+    out[..., 0] = fx(ys, xs)
+    out[..., 1] = fy(ys, xs)
+    return out, err
+
+
+def _mask_bbox(pixmap: np.ndarray, wcs_in: Any, shape: tuple[int, int]) -> np.ndarray:
+    """NaN for the input pixel centres outside ``wcs_in``'s bounding box (as gwcs does)."""
+    if getattr(wcs_in, "bounding_box", None) is None:
+        return pixmap
+    (x0, x1), (y0, y1) = bounding_box(wcs_in, shape)
+    ny, nx = shape
+    xs = np.arange(nx)
+    ys = np.arange(ny)
+    pixmap[:, (xs < x0) | (xs > x1)] = np.nan
+    pixmap[(ys < y0) | (ys > y1)] = np.nan
+    return pixmap
+
+
 def pixel_map(wcs_in: Any, wcs_out: Any, shape: tuple[int, int],
               stepsize: float = 1.0, order: int = 1) -> np.ndarray:
     """Output pixel position of every input pixel centre.
@@ -91,10 +157,14 @@ def pixel_map(wcs_in: Any, wcs_out: Any, shape: tuple[int, int],
     shape : (ny, nx)
         Input array shape.
     stepsize : float
-        Evaluate the WCSs every ``stepsize`` pixels and interpolate bilinearly in between
-        (as the official ``pixmap_stepsize``); 1 evaluates every pixel.
+        ``> 1``: evaluate the WCSs every ``stepsize`` pixels and interpolate in between with
+        splines of ``order`` (the official ``pixmap_stepsize``/``pixmap_order``).
+        ``<= 1`` (default, officially "exact"): the WCSs are evaluated on a coarse grid
+        (every :data:`AUTO_STEP` pixels, halved until the bicubic interpolation agrees with
+        the exact mapping to :data:`AUTO_TOLERANCE` px at the cell centres, where its
+        error peaks), else at every pixel.
     order : int
-        Spline order of that interpolation: 1 (bilinear) or 3 (bicubic).
+        Spline order of an explicit ``stepsize`` interpolation: 1 (bilinear) or 3 (bicubic).
 
     Returns
     -------
@@ -102,25 +172,17 @@ def pixel_map(wcs_in: Any, wcs_out: Any, shape: tuple[int, int],
         ``[..., 0]`` output x, ``[..., 1]`` output y (0-based pixel centres).
     """
     ny, nx = shape
-    if stepsize <= 1 or max(nx, ny) <= 10:
-        y, x = np.indices(shape, dtype=np.float64)
-        ra, dec = wcs_in(x, y)
-        xo, yo = sky_to_pixel(wcs_out, ra, dec)
-        return np.dstack([xo, yo])
-    step = max(1.0, min(float(stepsize), max(nx, ny) / 10.0))
-    nxc = max(math.ceil((nx - 1) / step) + 1, min(10, nx))
-    nyc = max(math.ceil((ny - 1) / step) + 1, min(10, ny))
-    xc = np.linspace(0.0, nx - 1.0, nxc)
-    yc = np.linspace(0.0, ny - 1.0, nyc)
-    gx, gy = np.meshgrid(xc, yc)
-    ra, dec = wcs_in(gx, gy)
-    xo, yo = sky_to_pixel(wcs_out, ra, dec)
-    if not (np.all(np.isfinite(xo)) and np.all(np.isfinite(yo))):
-        return pixel_map(wcs_in, wcs_out, shape, 1.0, order)
-    from scipy.interpolate import RectBivariateSpline
-
-    xs = np.arange(nx, dtype=np.float64)
-    ys = np.arange(ny, dtype=np.float64)
-    fx = RectBivariateSpline(yc, xc, xo, kx=order, ky=order)(ys, xs)
-    fy = RectBivariateSpline(yc, xc, yo, kx=order, ky=order)(ys, xs)
-    return np.dstack([fx, fy])
+    if stepsize > 1 and max(nx, ny) > 10:
+        step = max(1.0, min(float(stepsize), max(nx, ny) / 10.0))
+        got = _spline_map(wcs_in, wcs_out, shape, step, order)
+        pm = got[0] if got is not None else _exact_map(wcs_in, wcs_out, shape)
+        return _mask_bbox(pm, wcs_in, shape)
+    step = float(AUTO_STEP)
+    while min(nx, ny) >= 4 and step >= 8 and max(nx, ny) > 2 * step:
+        got = _spline_map(wcs_in, wcs_out, shape, step, 3)
+        if got is None:
+            break
+        if got[1] <= AUTO_TOLERANCE:
+            return _mask_bbox(got[0], wcs_in, shape)
+        step /= 2.0
+    return _mask_bbox(_exact_map(wcs_in, wcs_out, shape), wcs_in, shape)
