@@ -10,9 +10,13 @@ Checked up front, each a one-line InputError: an association without science mem
 member that does not exist, members of different FILTER/PUPIL in one product, members without
 a WCS (no ASDF extension / ``meta.wcs``: assign_wcs was not run).
 
-Memory: outlier_detection (``in_memory=False``) and resample open one exposure at a time and
-median the resampled stack by row blocks; tweakreg and skymatch (their modules) hold every
-exposure in memory, so peak memory still grows with the number of exposures when they run.
+Memory: with ``in_memory=False`` the exposures travel between steps as files in a temporary
+work directory (in ``output_dir``, else the system temporary directory; removed at the end): what
+tweakreg returns is written there and dropped, skymatch streams the files (one exposure in
+memory at a time, ``<root>_skymatch.fits``), outlier_detection (``in_memory=False``) and
+resample open one exposure at a time and median the resampled stack by row blocks. tweakreg
+itself still opens every exposure at once (its module), so its peak grows with the number of
+exposures. ``in_memory=True`` (default, as officially) keeps the models in memory.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,6 +34,7 @@ from ..errors import input_error
 from ..steps.outlier_detection import OutlierDetectionStep
 from ..steps.resample import ResampleStep
 from ..steps.source_catalog import SourceCatalogStep
+from ..stpipe import naming
 from ..stpipe.params import Param
 from ..stpipe.pipeline import Pipeline
 from ..stpipe.step import Step
@@ -93,6 +100,18 @@ def _header_facts(item: Any) -> tuple[str, str, bool]:
         raise input_error(path, f"not a readable FITS file ({exc})") from None
 
 
+def _spill(items: Any, work: str, suffix: str) -> list[Any]:
+    """Write the models among ``items`` to ``work`` (``<root>_<suffix>.fits``); their paths."""
+    out: list[Any] = []
+    for item in (items if isinstance(items, list | tuple) else [items]):
+        if isinstance(item, DataModel):
+            out.append(str(item.save(naming.product_name(
+                item.meta.filename or "exposure.fits", suffix, ".fits", work))))
+        else:
+            out.append(item)
+    return out
+
+
 class Image3Pipeline(Pipeline):
     """Stage-3 imaging: align, match sky, flag outliers, drizzle, catalog."""
 
@@ -119,15 +138,47 @@ class Image3Pipeline(Pipeline):
         self.product_name = product
         self._input_name = f"{product}.fits"
         self.outlier_detection.in_memory = self.in_memory
-        items: Any = list(members)
+        if self.in_memory:
+            items = self._align_and_match(list(members), None)
+            items = self.outlier_detection._run(items, owned=False)
+            return self._combine(items, product)
+        # exposures travel as files: one in memory at a time outside tweakreg
+        if self._output_dir():
+            Path(self._output_dir()).mkdir(parents=True, exist_ok=True)
+        work = tempfile.mkdtemp(prefix="webbflow_image3_", dir=self._output_dir())
+        od = self.outlier_detection
+        saved_dir = od.params.get("output_dir")
+        try:
+            items = self._align_and_match(list(members), work)
+            if not (self.save_results or od.save_results):
+                od.params["output_dir"] = work  # crf files are intermediate only
+            items = od._run(items, owned=False)
+            od.params["output_dir"] = saved_dir
+            return self._combine(items, product)
+        finally:
+            od.params["output_dir"] = saved_dir
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _align_and_match(self, items: list[Any], work: str | None) -> list[Any]:
+        """assign_mtwcs, tweakreg, skymatch; with a ``work`` directory the models each step
+        returns are written there and passed on as paths (skymatch then streams them)."""
         for name in ("assign_mtwcs", "tweakreg", "skymatch"):
             step = self.steps.get(name)
-            if step is not None and not step.skip:
-                items = step._run(items, owned=False)
-        items = self.outlier_detection._run(items, owned=False)
+            if step is None or step.skip:
+                continue
+            if work is not None and name == "skymatch":
+                step.in_memory = False
+                step.work_dir = work
+            items = step._run(items, owned=False)
+            if work is not None:
+                items = _spill(items, work, name)
+        return items
+
+    def _combine(self, items: list[Any], product: str) -> Any:
         if self.save_results and not self.outlier_detection.save_results:
             self.outlier_detection._save_result(items)
         mosaic = self.resample._run(items, owned=True)
+        del items
         mosaic.meta.filename = f"{product}_i2d.fits"
         self.source_catalog._input_name = mosaic.meta.filename
         if self.save_results and not self.source_catalog.save_results:

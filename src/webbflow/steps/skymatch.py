@@ -9,6 +9,10 @@ As the official step (jwst 3.0 ``SkyMatchStep``; parameters and defaults the sam
 * ``global+match``: ``match``, then the smallest remaining local sky added to every image;
 * ``user``: levels read from ``skylist`` (``image level`` lines).
 
+``in_memory=False`` with file inputs keeps one exposure in memory at a time and returns the
+paths of ``<root>_skymatch.fits`` copies carrying the levels (in ``output_dir``, or the
+``work_dir`` a pipeline sets); with models, every image is in memory.
+
 Results go to ``meta.background.level`` (data units, MJy/sr), ``.subtracted`` (``subtract``:
 the level is also removed from SCI) and ``.method``; S_SKYMAT is COMPLETE. An image whose sky
 was subtracted before has it added back first.
@@ -27,15 +31,19 @@ weighted least-squares problem on the overlap graph (weights: overlap pixel coun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from ..datamodels import DataModel, ImageModel
+from ..datamodels import open as open_model
 from ..datamodels.dqflags import interpret_bit_flags
 from ..errors import ParameterError, input_error
 from ..kernels import match as kmatch
+from ..stpipe import naming
 from ..stpipe.params import Param
 from ..stpipe.step import Step
 from .tweakreg import load_models
@@ -95,40 +103,87 @@ class SkyMatchStep(Step):
         "usigma": Param("float", 4.0, "Upper clipping limit, in sigma", min=0.0),
         "binwidth": Param("float", 0.1, "Bin width for 'mode' and 'midpt' skystat, in sigma",
                           min=0.0),
-        "in_memory": Param("boolean", True, "Accepted for compatibility"),
+        "in_memory": Param("boolean", True, "False with file inputs: one exposure in memory "
+                           "at a time, results written as <root>_skymatch.fits"),
     }
 
-    def process(self, model: Any) -> list[DataModel]:
+    #: where streamed results go (set by a pipeline); None: the step's output_dir
+    work_dir: str | None = None
+
+    def process(self, model: Any) -> list[Any]:
+        items = list(model) if isinstance(model, list | tuple) else [model]
+        if not self.in_memory and items and not any(isinstance(i, DataModel) for i in items):
+            return self._process_paths([str(i) for i in items])
         models = load_models(model)
         for m in models:
-            if not isinstance(m, ImageModel):
-                raise input_error(m.meta.filename or "<model>",
-                                  f"{self.name} needs cal images (ImageModel), got "
-                                  f"{type(m).__name__}")
+            self._check(m)
         self._bad_bits = bad_pixel_bits(self.dqbits)
-        restored = [self._restore(m) for m in models]
+        levels = self._levels(models, lambda i: models[i])
+        for m, level in zip(models, levels, strict=True):
+            self._apply(m, level)
+        return models
+
+    def _process_paths(self, paths: list[str]) -> list[str]:
+        """``in_memory=False`` with paths: one exposure in memory at a time (a pass for the
+        WCSs, one for the statistics, one writing ``<root>_skymatch.fits``); returns the
+        written paths."""
+        heads = []
+        for path in paths:
+            if not Path(path).is_file():
+                raise input_error(path, "no such file")
+            m = open_model(path)
+            self._check(m)
+            heads.append(SimpleNamespace(
+                meta=SimpleNamespace(wcs=m.meta.wcs, filename=m.meta.filename or
+                                     Path(path).name),
+                data=SimpleNamespace(shape=m.data.shape)))
+            del m
+        self._bad_bits = bad_pixel_bits(self.dqbits)
+        levels = self._levels(heads, lambda i: open_model(paths[i]))
+        out_dir = self.work_dir or self._output_dir()
+        if out_dir:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+        written = []
+        for path, level in zip(paths, levels, strict=True):
+            m = open_model(path)
+            self._apply(m, level)
+            m.meta.cal_step.skymatch = "COMPLETE"
+            written.append(str(m.save(naming.product_name(
+                m.meta.filename or Path(path).name, "skymatch", ".fits", out_dir))))
+            del m
+        return written
+
+    def _check(self, m: DataModel) -> None:
+        if not isinstance(m, ImageModel):
+            raise input_error(m.meta.filename or "<model>",
+                              f"{self.name} needs cal images (ImageModel), got "
+                              f"{type(m).__name__}")
+
+    def _levels(self, heads: list[Any], load: Callable[[int], DataModel]) -> list[float]:
         method = self.skymethod
         if method == "user":
-            levels = self._user_levels(models)
-        else:
-            for m in models:
-                if m.meta.wcs is None and method != "local":
-                    raise input_error(m.meta.filename or "<model>",
-                                      f"{self.name} with skymethod={method!r} needs a WCS "
-                                      "(meta.wcs); run assign_wcs first")
-            levels = self._compute(models, method)
-        for m, level, old in zip(models, levels, restored, strict=True):
-            level = float(level) if np.isfinite(level) else 0.0
-            if old:
-                m.data = (m.data + np.float32(old)).astype(np.float32)
-            if self.subtract:
-                m.data = (m.data - np.float32(level)).astype(np.float32)
-            m.meta.background.level = level
-            m.meta.background.subtracted = bool(self.subtract)
-            m.meta.background.method = method
-            self.log.info("Sky of %s: %.8g (%s)", m.meta.filename, level,
-                          "subtracted" if self.subtract else "not subtracted")
-        return models
+            return self._user_levels(heads)
+        for m in heads:
+            if m.meta.wcs is None and method != "local":
+                raise input_error(m.meta.filename or "<model>",
+                                  f"{self.name} with skymethod={method!r} needs a WCS "
+                                  "(meta.wcs); run assign_wcs first")
+        return self._compute(heads, load, method)
+
+    def _apply(self, m: DataModel, level: float) -> None:
+        """Record (and with ``subtract`` remove) ``level``; a previously subtracted level is
+        added back first."""
+        old = self._restore(m)
+        level = float(level) if np.isfinite(level) else 0.0
+        if old:
+            m.data = (m.data + np.float32(old)).astype(np.float32)
+        if self.subtract:
+            m.data = (m.data - np.float32(level)).astype(np.float32)
+        m.meta.background.level = level
+        m.meta.background.subtracted = bool(self.subtract)
+        m.meta.background.method = self.skymethod
+        self.log.info("Sky of %s: %.8g (%s)", m.meta.filename, level,
+                      "subtracted" if self.subtract else "not subtracted")
 
     # ------------------------------------------------------------------ helpers
     def _restore(self, m: DataModel) -> float:
@@ -179,14 +234,17 @@ class SkyMatchStep(Step):
             out.append(table[name])
         return out
 
-    def _compute(self, models: list[DataModel], method: str) -> list[float]:
-        n = len(models)
+    def _compute(self, heads: list[Any], load: Callable[[int], DataModel], method: str
+                 ) -> list[float]:
+        """Levels of the images ``load(i)`` (``heads[i]``: their WCS and shape)."""
+        n = len(heads)
         need_local = method in ("local", "global", "global+match")
         need_pairs = method in ("match", "global+match") and n > 1
-        grid = _Grid(models) if need_pairs else None
+        grid = _Grid(heads) if need_pairs else None
         local = np.full(n, np.nan)
         pair_sky: dict[tuple[int, int], tuple[float, int]] = {}
-        for i, m in enumerate(models):  # one image at a time
+        for i in range(n):  # one image at a time
+            m = load(i)
             good = self._good(m)
             data = self._values(m)
             if need_local:
@@ -201,6 +259,7 @@ class SkyMatchStep(Step):
                 sel[inside] = cov[cy[inside], cx[inside]]
                 if sel.any():
                     pair_sky[(i, j)] = self._stat(data[sel])
+            del m, data, good
         if method == "local":
             return list(local)
         if method == "global":
