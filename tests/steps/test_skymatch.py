@@ -62,3 +62,35 @@ def test_user_skylist_and_dqbits(field, tmp_path):
     assert bad_pixel_bits("~DO_NOT_USE+NON_SCIENCE") == 1 | 512
     assert bad_pixel_bits("None") is None
     assert bad_pixel_bits("0") == 0xFFFFFFFF
+
+
+def test_streamed_file_inputs_give_the_in_memory_levels(field, tmp_path, monkeypatch):
+    """in_memory=False with paths: same levels, written to <root>_skymatch.fits, and never
+    more than one exposure open at a time."""
+    import webbflow.steps.skymatch as sm
+
+    paths = [str(m.save(tmp_path / f"jw0000100100{k}_01101_00001_nrca1_cal.fits"))
+             for k, m in enumerate(field.models)]
+    live = {"now": 0, "most": 0}
+    real_open = sm.open_model
+
+    def counting_open(path):
+        model = real_open(path)
+        live["now"] += 1
+        live["most"] = max(live["most"], live["now"])
+        import weakref
+
+        weakref.finalize(model, lambda: live.__setitem__("now", live["now"] - 1))
+        return model
+
+    monkeypatch.setattr(sm, "open_model", counting_open)
+    out = SkyMatchStep.call(paths, skymethod="global+match", in_memory=False,
+                            output_dir=str(tmp_path / "out"))
+    assert all(isinstance(p, str) and p.endswith("_skymatch.fits") for p in out)
+    assert live["most"] == 1
+    ref = SkyMatchStep.call(field.models, skymethod="global+match")
+    from webbflow.datamodels import open as open_model
+
+    got = [open_model(p).meta.background.level for p in out]
+    np.testing.assert_allclose(got, [m.meta.background.level for m in ref], rtol=1e-9)
+    np.testing.assert_allclose(got, SKIES, rtol=1e-3)
