@@ -11,7 +11,8 @@ the time-vs-pixels x groups check) it runs, each as a separate process, in the s
 * the official ``Detector1Pipeline`` in the oracle venv (``maximum_cores`` 1 and 'all');
 * ours, ``strun calwebb_detector1`` (webbflow's console script), first cold in a fresh numba
   cache (untimed for the table; compile time = cold - warm), then warm with 1 numba thread and
-  with all threads.
+  with all threads. The kernels compile to the same types whatever the array sizes, so only
+  the first case starts from an empty cache (``--compile-every-case`` for all of them).
 
 Both sides get every reference by override (the demo's files, N/A for the rest). Printed per
 run: whole-process wall time, time inside the pipeline call, peak RSS and PSS of the process
@@ -186,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oracle-venv", default=None)
     parser.add_argument("--quick", action="store_true",
                         help="scale cases only, official with maximum_cores=1 only")
+    parser.add_argument("--compile-every-case", action="store_true",
+                        help="measure the numba compile time in every case (fresh cache each)")
     args = parser.parse_args(argv)
     if args.quick:
         args.cases, args.official_cores = "scale", "1"
@@ -204,9 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     samples: dict[str, int] = {}
     compile_s: dict[str, float] = {}
-    for name in names:
-        numba_cache = out / "numba_cache" / name
-        shutil.rmtree(numba_cache, ignore_errors=True)  # each case's first run compiles
+    shared_cache = out / "numba_cache" / "shared"
+    shutil.rmtree(shared_cache, ignore_errors=True)
+    for index, name in enumerate(names):
+        cold_case = index == 0 or args.compile_every_case
+        numba_cache = out / "numba_cache" / name if args.compile_every_case else shared_cache
+        if cold_case:
+            shutil.rmtree(numba_cache, ignore_errors=True)  # this case's first run compiles
         opts = CASES[name]
         obs = generate_demo(out / "data" / name, n_exposures=1, **opts)
         size = _SIZES[opts["subarray"]]
@@ -214,14 +221,16 @@ def main(argv: list[str] | None = None) -> int:
         uncal = Path(obs.uncal_files[0])
         print(f"\n== {name}: {uncal.name} {size}x{size}, {opts['nints']} int x "
               f"{opts['ngroups']} groups {opts['readpatt']}", flush=True)
-        cold = run_ours(name, uncal, obs.reference_files, out / "ours" / name / "cold", "all",
-                        numba_cache)
+        if cold_case:
+            cold = run_ours(name, uncal, obs.reference_files, out / "ours" / name / "cold",
+                            "all", numba_cache)
         for threads in ("1", "all"):
             row = run_ours(name, uncal, obs.reference_files, out / "ours" / name / threads,
                            threads, numba_cache)
             rows.append(row)
             print(_fmt_row(row, samples[name]), flush=True)
-        compile_s[name] = cold.process_wall_s - rows[-1].process_wall_s
+        if cold_case:
+            compile_s[name] = cold.process_wall_s - rows[-1].process_wall_s
         for cores in args.official_cores.split(","):
             try:
                 row = run_theirs(name, obs, out / "official" / name / cores, cores, venv)

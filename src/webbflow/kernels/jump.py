@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from .simple import sort_head
+
 __all__ = ["DEFAULT_PARAMS", "JumpStats", "detect_jumps"]
 
 #: Official parameter names and defaults of the ``jump`` step handled by :func:`detect_jumps`.
@@ -100,22 +102,9 @@ class JumpStats:
 
 @njit(cache=True, inline="always")
 def _median_sorted_inplace(buf, n):
-    """Median of ``buf[:n]`` (finite values); sorts ``buf[:n]`` in place.
-
-    Insertion sort for the short per-pixel vectors (no allocation; np.sort allocated a copy
-    per call and dominated the run time), np.sort for long ones (sigma clipping of many
-    integrations).
-    """
-    if n > 32:
-        buf[:n] = np.sort(buf[:n])
-    else:
-        for j in range(1, n):
-            v = buf[j]
-            k = j - 1
-            while k >= 0 and buf[k] > v:
-                buf[k + 1] = buf[k]
-                k -= 1
-            buf[k + 1] = v
+    """Median of ``buf[:n]`` (finite values); sorts ``buf[:n]`` in place with
+    :func:`webbflow.kernels.simple.sort_head` (no allocation, no ``np.sort``)."""
+    sort_head(buf, n)
     s = buf
     if n % 2 == 1:
         return s[n // 2]
@@ -278,65 +267,76 @@ def detect_pass(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, th
     other pixels. ``counts`` (ny, 2) int64: new flags and pixels with a new flag, per row;
     ``pixjump`` (ny, nx) bool: the pixel has a JUMP_DET group afterwards.
     """
-    nints, ngroups, ny, nx = data.shape
-    nd = ngroups - 1
+    ny = data.shape[2]
     for y in prange(ny):
-        d = np.empty((nints, nd), dtype=np.float64)
-        a = np.empty(nints * nd, dtype=np.float64)
-        buf = np.empty(nints * nd, dtype=np.float64)
-        ratio = np.empty(nints * nd, dtype=np.float64)
-        n_new = 0
-        n_pix = 0
-        for x in range(nx):
-            g = np.float64(gain[y, x])
-            if not (g > 0.0) or not np.isfinite(g):
-                med_out[y, x] = np.nan
-                sig_out[y, x] = np.nan
-                has = False
-                for i in range(nints):
-                    for k in range(ngroups):
-                        if (out_gdq[i, k, y, x] & jump_bit) != 0:
-                            has = True
-                pixjump[y, x] = has
-                continue
-            rn_e = np.float64(readnoise[y, x]) * g
-            _pixel_diffs(data, gdq, y, x, bad_bits, d)
-            new = 0
-            m = np.nan
-            s = np.nan
-            if single_pass:
-                m = _nanmedian_flat(d, buf) * g
-                s = _sigma_e(m, rn_e, nframes)
-                if np.isfinite(s):
-                    for i in range(nints):
-                        for k in range(nd):
-                            r = abs(d[i, k] * g - m) / s
-                            if r > thr_normal and (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
-                                out_gdq[i, k + 1, y, x] |= jump_bit
-                                new += 1
-            else:
+        _detect_row(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, thr_3diff,
+                    thr_2diff, bad_bits, jump_bit, out_gdq, med_out, sig_out, counts, pixjump,
+                    y)
+
+
+@njit(cache=True)
+def _detect_row(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, thr_3diff,
+                thr_2diff, bad_bits, jump_bit, out_gdq, med_out, sig_out, counts, pixjump, y):
+    """Row ``y`` of :func:`detect_pass` (a serial function: the parallel driver stays a tiny
+    loop, which keeps numba's parallel compilation short)."""
+    nints, ngroups, _, nx = data.shape
+    nd = ngroups - 1
+    d = np.empty((nints, nd), dtype=np.float64)
+    a = np.empty(nints * nd, dtype=np.float64)
+    buf = np.empty(nints * nd, dtype=np.float64)
+    ratio = np.empty(nints * nd, dtype=np.float64)
+    n_new = 0
+    n_pix = 0
+    for x in range(nx):
+        g = np.float64(gain[y, x])
+        if not (g > 0.0) or not np.isfinite(g):
+            med_out[y, x] = np.nan
+            sig_out[y, x] = np.nan
+            has = False
+            for i in range(nints):
+                for k in range(ngroups):
+                    if (out_gdq[i, k, y, x] & jump_bit) != 0:
+                        has = True
+            pixjump[y, x] = has
+            continue
+        rn_e = np.float64(readnoise[y, x]) * g
+        _pixel_diffs(data, gdq, y, x, bad_bits, d)
+        new = 0
+        m = np.nan
+        s = np.nan
+        if single_pass:
+            m = _nanmedian_flat(d, buf) * g
+            s = _sigma_e(m, rn_e, nframes)
+            if np.isfinite(s):
                 for i in range(nints):
                     for k in range(nd):
-                        a[i * nd + k] = abs(d[i, k]) * g
-                new = _iterate_pixel(a, buf, ratio, rn_e, nframes, thr_normal, thr_3diff,
-                                     thr_2diff, nd, y, x, jump_bit, out_gdq)
-            has = new > 0
-            if not has:
-                for i in range(nints):
-                    for k in range(ngroups):
-                        if (out_gdq[i, k, y, x] & jump_bit) != 0:
-                            has = True
-            if has and not single_pass:
-                m = _nanmedian_flat(d, buf) * g
-                s = _sigma_e(m, rn_e, nframes)
-            med_out[y, x] = m
-            sig_out[y, x] = s
-            if new > 0:
-                n_new += new
-                n_pix += 1
-            pixjump[y, x] = has
-        counts[y, 0] = n_new
-        counts[y, 1] = n_pix
+                        r = abs(d[i, k] * g - m) / s
+                        if r > thr_normal and (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
+                            out_gdq[i, k + 1, y, x] |= jump_bit
+                            new += 1
+        else:
+            for i in range(nints):
+                for k in range(nd):
+                    a[i * nd + k] = abs(d[i, k]) * g
+            new = _iterate_pixel(a, buf, ratio, rn_e, nframes, thr_normal, thr_3diff,
+                                 thr_2diff, nd, y, x, jump_bit, out_gdq)
+        has = new > 0
+        if not has:
+            for i in range(nints):
+                for k in range(ngroups):
+                    if (out_gdq[i, k, y, x] & jump_bit) != 0:
+                        has = True
+        if has and not single_pass:
+            m = _nanmedian_flat(d, buf) * g
+            s = _sigma_e(m, rn_e, nframes)
+        med_out[y, x] = m
+        sig_out[y, x] = s
+        if new > 0:
+            n_new += new
+            n_pix += 1
+        pixjump[y, x] = has
+    counts[y, 0] = n_new
+    counts[y, 1] = n_pix
 
 
 @njit(cache=True)
@@ -468,38 +468,49 @@ def flag_neighbors(data, src, med_e, sig_e, gain, min_sig, max_sig, bad_bits, ju
     with any JUMP_DET in ``src``: a pixel none of whose 4 neighbours has one is skipped at
     once (most pixels). Returns new flags per row (ny,).
     """
-    nints, ngroups, ny, nx = data.shape
+    ny = data.shape[2]
     counts = np.zeros(ny, dtype=np.int64)
     for y in prange(ny):
-        for x in range(nx):
-            if not ((y > 0 and pixjump[y - 1, x]) or (y < ny - 1 and pixjump[y + 1, x])
-                    or (x > 0 and pixjump[y, x - 1]) or (x < nx - 1 and pixjump[y, x + 1])):
-                continue
-            for i in range(nints):
-                for g in range(1, ngroups):
-                    if (src[i, g, y, x] & (bad_bits | jump_bit)) != 0:
-                        continue
-                    hit = False
-                    if y > 0 and _is_neighbor_source(data, src, med_e, sig_e, gain, i, g,
-                                                     y - 1, x, bad_bits, jump_bit, min_sig,
-                                                     max_sig):
-                        hit = True
-                    elif y < ny - 1 and _is_neighbor_source(data, src, med_e, sig_e, gain, i,
-                                                            g, y + 1, x, bad_bits, jump_bit,
-                                                            min_sig, max_sig):
-                        hit = True
-                    elif x > 0 and _is_neighbor_source(data, src, med_e, sig_e, gain, i, g,
-                                                       y, x - 1, bad_bits, jump_bit, min_sig,
-                                                       max_sig):
-                        hit = True
-                    elif x < nx - 1 and _is_neighbor_source(data, src, med_e, sig_e, gain, i,
-                                                            g, y, x + 1, bad_bits, jump_bit,
-                                                            min_sig, max_sig):
-                        hit = True
-                    if hit:
-                        out_gdq[i, g, y, x] |= jump_bit
-                        counts[y] += 1
+        counts[y] = _neighbors_row(data, src, med_e, sig_e, gain, min_sig, max_sig, bad_bits,
+                                   jump_bit, out_gdq, pixjump, y)
     return counts
+
+
+@njit(cache=True)
+def _neighbors_row(data, src, med_e, sig_e, gain, min_sig, max_sig, bad_bits, jump_bit,
+                   out_gdq, pixjump, y):
+    """Row ``y`` of :func:`flag_neighbors` (serial); returns its new flags."""
+    nints, ngroups, ny, nx = data.shape
+    count = 0
+    for x in range(nx):
+        if not ((y > 0 and pixjump[y - 1, x]) or (y < ny - 1 and pixjump[y + 1, x])
+                or (x > 0 and pixjump[y, x - 1]) or (x < nx - 1 and pixjump[y, x + 1])):
+            continue
+        for i in range(nints):
+            for g in range(1, ngroups):
+                if (src[i, g, y, x] & (bad_bits | jump_bit)) != 0:
+                    continue
+                hit = False
+                if y > 0 and _is_neighbor_source(data, src, med_e, sig_e, gain, i, g,
+                                                 y - 1, x, bad_bits, jump_bit, min_sig,
+                                                 max_sig):
+                    hit = True
+                elif y < ny - 1 and _is_neighbor_source(data, src, med_e, sig_e, gain, i,
+                                                        g, y + 1, x, bad_bits, jump_bit,
+                                                        min_sig, max_sig):
+                    hit = True
+                elif x > 0 and _is_neighbor_source(data, src, med_e, sig_e, gain, i, g,
+                                                   y, x - 1, bad_bits, jump_bit, min_sig,
+                                                   max_sig):
+                    hit = True
+                elif x < nx - 1 and _is_neighbor_source(data, src, med_e, sig_e, gain, i,
+                                                        g, y, x + 1, bad_bits, jump_bit,
+                                                        min_sig, max_sig):
+                    hit = True
+                if hit:
+                    out_gdq[i, g, y, x] |= jump_bit
+                    count += 1
+    return count
 
 
 @njit(parallel=True, cache=True)
@@ -544,11 +555,12 @@ def flag_after_jumps(data, med_e, gain, e_thresh1, n1, e_thresh2, n2, bad_bits, 
     return counts
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def drop_redundant_jumps(gdq, jump_bit, dnu_bit, sat_bit):
-    """Remove JUMP_DET where DO_NOT_USE or SATURATED is also set (as the official step)."""
+    """Remove JUMP_DET where DO_NOT_USE or SATURATED is also set (as the official step).
+    Serial: one memory-bound pass over the group DQ, not worth a parallel compile."""
     nints, ngroups, ny, nx = gdq.shape
-    for y in prange(ny):
+    for y in range(ny):
         for i in range(nints):
             for g in range(ngroups):
                 for x in range(nx):

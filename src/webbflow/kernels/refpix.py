@@ -50,6 +50,7 @@ import numpy as np
 from numba import njit, prange
 
 from .ipc import _output_like
+from .simple import sort_head
 
 __all__ = [
     "RefpixResult",
@@ -166,11 +167,11 @@ def _det_side_median(plane, dq, dnu, geo, c0, nrows, length, offs, width, out, b
         if n == 0:
             out[i] = np.nan
         else:
-            w = np.sort(buf[:n])
+            sort_head(buf, n)
             if n % 2 == 1:
-                out[i] = w[n // 2]
+                out[i] = buf[n // 2]
             else:
-                out[i] = 0.5 * (w[n // 2 - 1] + w[n // 2])
+                out[i] = 0.5 * (buf[n // 2 - 1] + buf[n // 2])
 
 
 @njit(cache=True, parallel=True)
@@ -180,67 +181,76 @@ def _nir_inplace(planes, dq, dnu, geo, nfull, odd_even, use_side, length, side_g
     are corrected in place; statistics visit the detector-frame pixels in the same order and
     every pixel gets the same float32 operations, so the results are identical.
     """
-    nplanes, ny, nx = planes.shape
-    width = nfull // namps
+    nplanes = planes.shape[0]
     nbad = np.zeros(nplanes, dtype=np.int64)
-    # inverse map: detector (r, c) from the DMS full-frame (Y, X); geo is a signed permutation
     for p in prange(nplanes):
-        plane = planes[p]
-        buf = np.empty(4 * width, dtype=np.float64)
-        offs = np.zeros((namps, 2), dtype=np.float32)
-        for a in range(namps):
-            c0 = a * width
-            c1 = c0 + width
-            if odd_even:
-                ev = _avg_none(
-                    _det_box_mean(plane, dq, dnu, geo, 0, 4, c0, c1, 2, buf),
-                    _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0, c1, 2, buf),
-                )
-                od = _avg_none(
-                    _det_box_mean(plane, dq, dnu, geo, 0, 4, c0 + 1, c1, 2, buf),
-                    _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0 + 1, c1, 2, buf),
-                )
-                if np.isnan(ev) or np.isnan(od):
-                    nbad[p] += 1
-                    continue
-                # parity of the detector column index c (c0 is even)
-                offs[a, 0] = np.float32(ev)
-                offs[a, 1] = np.float32(od)
-            else:
-                m = _avg_none(
-                    _det_box_mean(plane, dq, dnu, geo, 0, 4, c0, c1, 1, buf),
-                    _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0, c1, 1, buf),
-                )
-                if np.isnan(m):
-                    nbad[p] += 1
-                    continue
-                offs[a, 0] = np.float32(m)
-                offs[a, 1] = np.float32(m)
-        corr = np.zeros(nfull, dtype=np.float64)
-        if use_side:
-            left = np.empty(nfull, dtype=np.float64)
-            right = np.empty(nfull, dtype=np.float64)
-            sbuf = np.empty(4 * length, dtype=np.float64)
-            _det_side_median(plane, dq, dnu, geo, 0, nfull, length, offs, width, left, sbuf)
-            _det_side_median(plane, dq, dnu, geo, nfull - 4, nfull, length, offs, width, right,
-                             sbuf)
-            for r in range(nfull):
-                s = _avg_none(left[r], right[r])
-                if np.isnan(s):
-                    s = 0.0
-                corr[r] = side_gain * s
-        # detector (r, c) of DMS subarray pixel (y, x): transpose of the signed permutation
-        for y in range(ny):
-            yy = y + geo[6] - geo[0]
-            for x in range(nx):
-                xx = x + geo[7] - geo[3]
-                r = geo[1] * yy + geo[4] * xx
-                c = geo[2] * yy + geo[5] * xx
-                v = plane[y, x] - offs[c // width, c % 2]
-                if use_side:
-                    v = np.float32(np.float64(v) - corr[r])
-                plane[y, x] = v
+        nbad[p] = _nir_plane(planes[p], dq, dnu, geo, nfull, odd_even, use_side, length,
+                             side_gain, namps)
     return nbad.sum()
+
+
+@njit(cache=True)
+def _nir_plane(plane, dq, dnu, geo, nfull, odd_even, use_side, length, side_gain, namps):
+    """One plane of :func:`_nir_inplace` (serial; the parallel driver stays a tiny loop, which
+    keeps numba's parallel compilation short). Returns the amplifiers left uncorrected."""
+    ny, nx = plane.shape
+    width = nfull // namps
+    nbad = 0
+    buf = np.empty(4 * width, dtype=np.float64)
+    offs = np.zeros((namps, 2), dtype=np.float32)
+    for a in range(namps):
+        c0 = a * width
+        c1 = c0 + width
+        if odd_even:
+            ev = _avg_none(
+                _det_box_mean(plane, dq, dnu, geo, 0, 4, c0, c1, 2, buf),
+                _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0, c1, 2, buf),
+            )
+            od = _avg_none(
+                _det_box_mean(plane, dq, dnu, geo, 0, 4, c0 + 1, c1, 2, buf),
+                _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0 + 1, c1, 2, buf),
+            )
+            if np.isnan(ev) or np.isnan(od):
+                nbad += 1
+                continue
+            # parity of the detector column index c (c0 is even)
+            offs[a, 0] = np.float32(ev)
+            offs[a, 1] = np.float32(od)
+        else:
+            m = _avg_none(
+                _det_box_mean(plane, dq, dnu, geo, 0, 4, c0, c1, 1, buf),
+                _det_box_mean(plane, dq, dnu, geo, nfull - 4, nfull, c0, c1, 1, buf),
+            )
+            if np.isnan(m):
+                nbad += 1
+                continue
+            offs[a, 0] = np.float32(m)
+            offs[a, 1] = np.float32(m)
+    corr = np.zeros(nfull, dtype=np.float64)
+    if use_side:
+        left = np.empty(nfull, dtype=np.float64)
+        right = np.empty(nfull, dtype=np.float64)
+        sbuf = np.empty(4 * length, dtype=np.float64)
+        _det_side_median(plane, dq, dnu, geo, 0, nfull, length, offs, width, left, sbuf)
+        _det_side_median(plane, dq, dnu, geo, nfull - 4, nfull, length, offs, width, right,
+                         sbuf)
+        for r in range(nfull):
+            s = _avg_none(left[r], right[r])
+            if np.isnan(s):
+                s = 0.0
+            corr[r] = side_gain * s
+    # detector (r, c) of DMS subarray pixel (y, x): transpose of the signed permutation
+    for y in range(ny):
+        yy = y + geo[6] - geo[0]
+        for x in range(nx):
+            xx = x + geo[7] - geo[3]
+            r = geo[1] * yy + geo[4] * xx
+            c = geo[2] * yy + geo[5] * xx
+            v = plane[y, x] - offs[c // width, c % 2]
+            if use_side:
+                v = np.float32(np.float64(v) - corr[r])
+            plane[y, x] = v
+    return nbad
 
 
 @njit(cache=True, parallel=True)

@@ -31,6 +31,8 @@ reproduces that by default and can include GROUPGAP on request.
 
 Results are bitwise identical whatever the numba thread count: every output element is
 written by exactly one thread from integer/bool logic or from the same float expression.
+Only the two sweeps over the whole ramp are parallel (rows); the light passes (square
+growth, read-pattern checks) are serial, which keeps the compile time down.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from numba import njit, prange
 __all__ = ["flag_saturation", "frame_read_pattern"]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _dilate_or(src, rowany, n, out, flag, tmp):
     """OR ``flag`` into ``out`` wherever a (2n+1)^2 box around the pixel touches ``src``.
 
@@ -52,13 +54,13 @@ def _dilate_or(src, rowany, n, out, flag, tmp):
     """
     ny, nx = src.shape
     if n <= 0:
-        for y in prange(ny):
+        for y in range(ny):
             if rowany[y]:
                 for x in range(nx):
                     if src[y, x]:
                         out[y, x] |= flag
         return
-    for y in prange(ny):
+    for y in range(ny):
         if not rowany[y]:
             continue
         for x in range(nx):
@@ -70,7 +72,7 @@ def _dilate_or(src, rowany, n, out, flag, tmp):
                     hit = True
                     break
             tmp[y, x] = hit
-    for y in prange(ny):
+    for y in range(ny):
         y0 = max(0, y - n)
         y1 = min(ny - 1, y + n)
         near = False
@@ -87,19 +89,19 @@ def _dilate_or(src, rowany, n, out, flag, tmp):
                     break
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _min_filter(a, n, out, tmp):
     """out = minimum of ``a`` (ny, nx) int32 over the (2n+1)^2 square around each pixel
     (edges clipped); separable, rows then columns; tmp (ny, nx) int32 scratch."""
     ny, nx = a.shape
-    for y in prange(ny):
+    for y in range(ny):
         for x in range(nx):
             m = a[y, x]
             for xx in range(max(0, x - n), min(nx, x + n + 1)):
                 if a[y, xx] < m:
                     m = a[y, xx]
             tmp[y, x] = m
-    for y in prange(ny):
+    for y in range(ny):
         for x in range(nx):
             m = tmp[y, x]
             for yy in range(max(0, y - n), min(ny, y + n + 1)):
@@ -109,6 +111,50 @@ def _min_filter(a, n, out, tmp):
 
 
 @njit(cache=True, parallel=True)
+def _first_saturated(data, gdq, thresh, saturated, low, first, insat):
+    """One integration, rows in parallel: ``first`` (ny, nx) = first group at or above
+    ``thresh`` (ngroups if none); ``low`` OR-ed where a group is <= 0; ``insat`` (ngroups,
+    ny): the row has SATURATED on input in that group. data, gdq (ngroups, ny, nx)."""
+    ny = data.shape[1]
+    for y in prange(ny):
+        _first_saturated_row(data, gdq, thresh, saturated, low, first, insat, y)
+
+
+@njit(cache=True)
+def _first_saturated_row(data, gdq, thresh, saturated, low, first, insat, y):
+    ngroups, _, nx = data.shape
+    for x in range(nx):
+        first[y, x] = ngroups
+    for g in range(ngroups):
+        insat[g, y] = False
+        for x in range(nx):
+            v = data[g, y, x]
+            if first[y, x] == ngroups and v >= thresh[y, x]:
+                first[y, x] = g
+            if v <= 0:
+                gdq[g, y, x] |= low
+            if (gdq[g, y, x] & saturated) != 0:
+                insat[g, y] = True
+
+
+@njit(cache=True, parallel=True)
+def _flag_from(grown, flag, gdq):
+    """OR ``flag`` into gdq (ngroups, ny, nx) for every group g >= grown (ny, nx)."""
+    ny = gdq.shape[1]
+    for y in prange(ny):
+        _flag_from_row(grown, flag, gdq, y)
+
+
+@njit(cache=True)
+def _flag_from_row(grown, flag, gdq, y):
+    ngroups, _, nx = gdq.shape
+    for g in range(ngroups):
+        for x in range(nx):
+            if g >= grown[y, x]:
+                gdq[g, y, x] |= flag
+
+
+@njit(cache=True)
 def _saturation_kernel(
     data,
     gdq,
@@ -145,20 +191,7 @@ def _saturation_kernel(
         # forward pass, in three sweeps instead of one dilation per group: a pixel saturates
         # for good at its first group at or above threshold, so the square-grown running
         # tally of group g is {g >= min of that first group over the square}
-        for y in prange(ny):
-            for x in range(nx):
-                first[y, x] = ngroups
-            for g in range(ngroups):
-                hit = False
-                for x in range(nx):
-                    v = data[i, g, y, x]
-                    if first[y, x] == ngroups and v >= thresh[y, x]:
-                        first[y, x] = g
-                    if v <= 0:
-                        gdq[i, g, y, x] |= low
-                    if (gdq[i, g, y, x] & saturated) != 0:
-                        hit = True
-                insat[g, y] = hit
+        _first_saturated(data[i], gdq[i], thresh, saturated, low, first, insat)
         _min_filter(first, n_grow, grown, tmp_i)
         # SATURATED already present on input (rare) is grown group by group, as before
         for g in range(ngroups):
@@ -169,24 +202,20 @@ def _saturation_kernel(
                     break
             if not any_in:
                 continue
-            for y in prange(ny):
+            for y in range(ny):
                 rowany[y] = insat[g, y]
                 if insat[g, y]:
                     for x in range(nx):
                         src[y, x] = (gdq[i, g, y, x] & saturated) != 0
             _dilate_or(src, rowany, n_grow, gdq[i, g], saturated, tmp)
-        for y in prange(ny):
-            for g in range(ngroups):
-                for x in range(nx):
-                    if g >= grown[y, x]:
-                        gdq[i, g, y, x] |= saturated
+        _flag_from(grown, saturated, gdq[i])
         if not use_rp:
             continue
         # backward pass for groups whose average hides saturating frames
         for g in range(ngroups - 2, -1, -1):
             if dilution[g] == 1.0:
                 continue
-            for y in prange(ny):
+            for y in range(ny):
                 anyrow = False
                 for x in range(nx):
                     if (gdq[i, g + 1, y, x] & saturated) == 0:
@@ -209,7 +238,7 @@ def _saturation_kernel(
                 _dilate_or(src, rowany, n_grow, gdq[i, g], partial_flag, tmp)
         # second group saturating inside its frame average
         if ngroups > 2:
-            for y in prange(ny):
+            for y in range(ny):
                 for x in range(nx):
                     g0 = data[i, 0, y, x]
                     b = bias[y, x]

@@ -15,12 +15,34 @@ from numba import njit, prange
 
 __all__ = [
     "charge_migration",
+    "check_out",
     "flag_first_last_groups",
     "flag_persistence",
     "gain_scale",
     "group_scale",
+    "sort_head",
     "subtract_superbias",
 ]
+
+#: Shell-sort gaps (Ciura 2001, extended by x2.25), largest first
+_GAPS = np.array([1750, 701, 301, 132, 57, 23, 10, 4, 1], dtype=np.int64)
+
+
+@njit(cache=True)
+def sort_head(buf, n):
+    """Sort ``buf[:n]`` ascending in place (no NaN), without allocating: insertion sort for
+    the short per-pixel vectors, Shell sort for long ones. Replaces ``np.sort``, which
+    allocated a copy per call and made every kernel using it slow to compile."""
+    start = 0 if n > 32 else _GAPS.size - 1
+    for k in range(start, _GAPS.size):
+        gap = _GAPS[k]
+        for j in range(gap, n):
+            v = buf[j]
+            m = j
+            while m >= gap and buf[m - gap] > v:
+                buf[m] = buf[m - gap]
+                m -= gap
+            buf[m] = v
 
 
 def check_out(out: np.ndarray | None, shape: tuple[int, ...], dtype: type) -> np.ndarray:
