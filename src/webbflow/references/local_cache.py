@@ -44,7 +44,8 @@ EXP_TYPE_KEY = "META.EXPOSURE.TYPE"
 DETECTOR1_IMAGE2_REFTYPES: tuple[str, ...] = (
     # detector1
     "mask", "saturation", "ipc", "superbias", "refpix", "sirskernel", "linearity", "dark",
-    "reset", "rscd", "emicorr", "persat", "trapdensity", "trappars", "gain", "readnoise",
+    "reset", "rscd", "emicorr", "persat", "trapdensity", "trappars", "pictureframe", "gain",
+    "readnoise",
     # image2 / spec2 assign_wcs, background, flat, photom
     "distortion", "filteroffset", "specwcs", "regions", "wavelengthrange", "camera",
     "chromcorr", "collimator", "disperser", "fore", "fpa", "msa", "ote", "ifupost", "ifufore",

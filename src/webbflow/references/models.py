@@ -714,3 +714,19 @@ _ASDF_MODELS[ABVegaOffsetModel.model_type] = ABVegaOffsetModel
 REFTYPE_MODELS.update({"apcorr": NrcImgApcorrModel, "abvegaoffset": ABVegaOffsetModel})
 __all__ += ["ABVegaOffsetModel", "ApcorrImagingModel", "FgsImgApcorrModel",
             "MirImgApcorrModel", "NisImgApcorrModel", "NrcImgApcorrModel"]
+
+
+# ------------------------------------------------------------------ Detector1 picture_frame
+class PictureFrameModel(ReferenceModel):
+    """PICTUREFRAME (NIRSpec full frame): SCI float32 [2048, 2048], the thermal picture-frame
+    pattern as a rate image (DN/s); the step scales it by the science data's edge-minus-centre
+    level in each group."""
+
+    model_type = "PictureFrameModel"
+    reftype = "pictureframe"
+    ndim = 2
+
+
+datamodels.register(PictureFrameModel)
+REFTYPE_MODELS["pictureframe"] = PictureFrameModel
+__all__ += ["PictureFrameModel"]
