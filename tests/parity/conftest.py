@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from oracle import OfficialRun, OracleEnvError, ensure_oracle_env, run_official
+from parity_support import STEP_CHAIN, our_overrides
 
 HERE = Path(__file__).resolve().parent
 _TRUE = ("1", "true", "t", "yes", "y")
@@ -31,11 +32,6 @@ _TRUE = ("1", "true", "t", "yes", "y")
 #: the small exposure the acceptance runs on (fast: ~1 s of generation, ~20 s official run)
 DEMO_OPTIONS = {"n_exposures": 1, "subarray": "SUB320", "nints": 2, "ngroups": 8,
                 "readpatt": "MEDIUM8", "seed": 20261121, "cosmic_rays": True}
-
-#: NIR Detector1 steps in the official order whose ramps are saved and compared one by one
-STEP_CHAIN: tuple[str, ...] = ("dq_init", "saturation", "ipc", "superbias", "refpix",
-                               "linearity", "dark_current", "jump")
-
 
 def _skip_requested() -> bool:
     return os.environ.get("WEBBFLOW_SKIP_PARITY", "").strip().lower() in _TRUE
@@ -123,12 +119,6 @@ def official_detector1(oracle_env, demo_obs, tmp_path_factory) -> OfficialRun:
     return run_official("detector1", demo_obs.uncal, out, {"*": refs}, demo_obs.crds_path,
                         demo_obs.context, maximum_cores="1", save_ramp=True,
                         save_steps=STEP_CHAIN, venv_dir=oracle_env)
-
-
-def our_overrides(step_cls, reference_files: dict[str, Path]) -> dict[str, str]:
-    """``override_<reftype>`` for every reftype our ``step_cls`` declares (file or N/A)."""
-    return {f"override_{r}": str(reference_files.get(r, "N/A"))
-            for r in getattr(step_cls, "reference_file_types", ())}
 
 
 @pytest.fixture(scope="session")

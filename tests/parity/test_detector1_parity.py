@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from compare import DO_NOT_USE, Agreement, ramp_agreement, rate_agreement
-from conftest import STEP_CHAIN, our_overrides
+from parity_support import STEP_CHAIN, our_overrides
 
 from webbflow import catalog
 

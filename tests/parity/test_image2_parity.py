@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import our_overrides
 from oracle import run_official
+from parity_support import our_overrides
 
 from webbflow import catalog
 from webbflow import datamodels as dm

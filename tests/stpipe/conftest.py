@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.io import fits
+from wf_test_steps import make_rate
 
 from webbflow import catalog
-from webbflow.datamodels import ImageModel
 
 TEST_ENTRIES = {
     "add_constant": ("wf_test_steps:AddConstantStep", "step"),
@@ -26,17 +26,6 @@ def _isolated(monkeypatch, tmp_path):
     yield
     for name in TEST_ENTRIES:
         catalog.unregister(name)
-
-
-def make_rate(value: float = 1.0, shape: tuple[int, int] = (4, 5)) -> ImageModel:
-    """A NIRCam rate image, SCI = value + column index."""
-    data = np.full(shape, value, np.float32) + np.arange(shape[1], dtype=np.float32)
-    model = ImageModel(data=data)
-    model.meta.instrument.name = "NIRCAM"
-    model.meta.instrument.detector = "NRCA1"
-    model.meta.exposure.type = "NRC_IMAGE"
-    model.meta.filename = "jw01_nrca1_rate.fits"
-    return model
 
 
 @pytest.fixture

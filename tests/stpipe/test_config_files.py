@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import wf_test_steps as t
-from conftest import make_rate
+from wf_test_steps import make_rate
 
 from webbflow.errors import InputError, ParameterError
 from webbflow.stpipe.config_files import (

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import wf_test_steps as t
 import yaml
-from conftest import make_rate
+from wf_test_steps import make_rate
 
 from webbflow import references
 

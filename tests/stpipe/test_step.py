@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import wf_test_steps as t
 from astropy.io import fits
-from conftest import make_rate
+from wf_test_steps import make_rate
 
 import webbflow
 from webbflow import references

@@ -74,3 +74,14 @@ class TwoStepPipeline(Pipeline):
         if self.save_secondary:
             self.save_model(result, suffix="calints")
         return result
+
+
+def make_rate(value: float = 1.0, shape: tuple[int, int] = (4, 5)) -> ImageModel:
+    """A NIRCam rate image, SCI = value + column index."""
+    data = np.full(shape, value, np.float32) + np.arange(shape[1], dtype=np.float32)
+    model = ImageModel(data=data)
+    model.meta.instrument.name = "NIRCAM"
+    model.meta.instrument.detector = "NRCA1"
+    model.meta.exposure.type = "NRC_IMAGE"
+    model.meta.filename = "jw01_nrca1_rate.fits"
+    return model
