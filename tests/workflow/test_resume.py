@@ -47,11 +47,12 @@ def _wait_for_kill_point(proc: subprocess.Popen, out: Path, logs: Path, timeout:
                 stage1 = logs.parent.parent / "stage1"
                 if not (stage1 / f"{done}_rateints.fits").exists():
                     continue
-                steps = STEP_RUNNING.findall(log.read_text()) if log.exists() else []
-                # a step after dq_init: the job has read its input and is computing
-                if len(steps) >= 2:
+                text = log.read_text() if log.exists() else ""
+                steps = STEP_RUNNING.findall(text)
+                # inside a step of the pipeline, which has not finished (products not all saved)
+                if len(steps) >= 2 and "Step calwebb_detector1 done" not in text:
                     return done, busy, steps[-1]
-        time.sleep(0.05)
+        time.sleep(0.01)
     pytest.fail(f"no detector1 job in progress within {timeout} s:\n{out.read_text()[-3000:]}")
 
 
