@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -154,3 +156,21 @@ def test_dq_flag_helpers():
     raw = np.array([1, 2, 4, 6], dtype="u4")
     np.testing.assert_array_equal(dqflags.dq_from_def_table(raw, dq_def),
                                   [0, 128, 1024, 128 + 1024])
+
+
+def test_truncated_file_is_a_one_line_input_error(tmp_path):
+    raw = _science(dm.Level1bModel(np.zeros((1, 3, 64, 64), "u2")))
+    whole = Path(raw.save(tmp_path / "whole_uncal.fits")).read_bytes()
+    cut = tmp_path / "cut_uncal.fits"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match=r"cut_uncal\.fits: unreadable data, the file may "
+                                         r"be truncated"):
+        dm.open(cut)
+
+
+def test_a_killed_write_leaves_only_a_fixed_part_file_that_the_next_save_replaces(tmp_path):
+    stale = tmp_path / ".x_rate.fits.part"
+    stale.write_bytes(b"half a file")
+    path = _science(dm.ImageModel((2, 2))).save(tmp_path / "x_rate.fits")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x_rate.fits"]
+    assert dm.open(path).data.shape == (2, 2)

@@ -11,7 +11,6 @@ import copy
 import datetime as _dt
 import io
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 from astropy.io import fits
 
-from ..errors import input_error
+from ..errors import WebbflowError, input_error
 from .meta import Meta, by_hdu_keyword, by_path
 
 #: name of the extension holding the ASDF tree (the JWST products' convention)
@@ -199,7 +198,13 @@ class DataModel:
             raise input_error(path, f"not a readable FITS file ({exc})") from None
         with hdul, warnings.catch_warnings():
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-            self._read_hdul(hdul, path)
+            try:
+                self._read_hdul(hdul, path)
+            except (ValueError, TypeError, OSError, IndexError) as exc:
+                if isinstance(exc, WebbflowError):
+                    raise
+                raise input_error(path, f"unreadable data, the file may be truncated ({exc})"
+                                  ) from None
         self.meta.filename = path.name
 
     def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
@@ -338,8 +343,9 @@ class DataModel:
         self.meta.date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
         hdul = self.to_hdulist()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        os.close(fd)
+        # A fixed temporary name: a write killed half-way leaves ".<name>.part", which the
+        # next save of the same product overwrites (never a truncated file under the name).
+        tmp = path.parent / f".{path.name}.part"
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", fits.verify.VerifyWarning)
