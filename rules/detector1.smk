@@ -9,17 +9,16 @@
 DETECTOR1_OUTPUT = {
     "rate": f"{OUTDIR}/stage1/{{root}}_rate.fits",
     "rateints": f"{OUTDIR}/stage1/{{root}}_rateints.fits",
-    "ramp": (
-        f"{OUTDIR}/stage1/{{root}}_ramp.fits"
-        if config["detector1"]["save_ramp"]
-        else temp(f"{OUTDIR}/stage1/{{root}}_ramp.fits")
-    ),
 }
+# the corrected ramp (after jump) only when asked for: it is the largest product
+if config["detector1"]["save_ramp"]:
+    DETECTOR1_OUTPUT["ramp"] = f"{OUTDIR}/stage1/{{root}}_ramp.fits"
 DETECTOR1_PARAMS = {
     "pipeline": "calwebb_detector1",
     "context": CONTEXT,
     "version": VERSION,
     "steps": section("detector1")["steps"],
+    "save_ramp": bool(config["detector1"]["save_ramp"]),
 }
 # per job: memory and wall time from the raw file size; SLURM cpus from threads
 DETECTOR1_RESOURCES = {

@@ -14,5 +14,5 @@ with workflow.log_to(snakemake.log[0]):
         steps=snakemake.params.steps,
         context=snakemake.params.context,
         threads=snakemake.threads,
-        save_calibrated_ramp=True,  # the rule keeps <root>_ramp.fits or marks it temp()
+        save_calibrated_ramp=snakemake.params.save_ramp,
     )

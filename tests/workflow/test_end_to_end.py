@@ -53,7 +53,7 @@ def test_tiny_demo_through_all_stages(snakemake, workflow_dir: Path) -> None:
 
     for root in ROOTS:
         stage1 = results / "stage1"
-        assert not (stage1 / f"{root}_ramp.fits").exists()  # temp() unless save_ramp
+        assert not (stage1 / f"{root}_ramp.fits").exists()  # written only with save_ramp
         assert (
             "Step calwebb_detector1 done"
             in (results / "logs/detector1" / f"{root}.log").read_text()
