@@ -7,13 +7,13 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import pytest
 from astropy.io import fits
-from conftest import SNAKEMAKE
 from slurm.scale_helpers import (
     ROOTS,
     copy_workflow,
@@ -23,6 +23,8 @@ from slurm.scale_helpers import (
     tiny_demo,
     uncal_dir_config,
 )
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 STEP_RUNNING = re.compile(r"Step (\w+) running")
 SUFFIXES = ("ramp", "rate", "rateints")
