@@ -47,38 +47,51 @@ def _prepare_kernel(coeffs, lin_dq, no_lin_corr, out_coeffs, flag_out):
 
 @njit(cache=True, parallel=True)
 def _linearity_kernel(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, flag_out):
-    """Correct ``data`` into ``out`` (may be the same array), cleaning the coefficients per
-    pixel on the fly (:func:`_prepare_kernel`'s rules: no cleaned copy of the reference);
+    """Correct ``data`` into ``out`` (may be the same array), cleaning the coefficients row
+    by row on the fly (:func:`_prepare_kernel`'s rules: no cleaned copy of the reference);
     ``flag_out`` (ny, nx) uint32 receives the flags to OR into the pixel DQ."""
-    nints, ngroups, ny, nx = data.shape
-    ncoeffs = coeffs.shape[0]
+    ny = data.shape[2]
     for y in prange(ny):
-        c = np.empty(ncoeffs, dtype=np.float64)
-        for x in range(nx):
-            flagged = (lin_dq[y, x] & no_lin_corr) == no_lin_corr
-            has_nan = False
+        _linearity_row(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, flag_out, y)
+
+
+@njit(cache=True)
+def _linearity_row(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, flag_out, y):
+    """Row ``y`` of :func:`_linearity_kernel`: cleaned float64 coefficients of the row, then
+    Horner's rule one coefficient at a time along the whole row (loops over x that the
+    compiler vectorises; the same operations per pixel as a per-pixel Horner loop)."""
+    nints, ngroups, _, nx = data.shape
+    ncoeffs = coeffs.shape[0]
+    c = np.empty((ncoeffs, nx), dtype=np.float64)
+    for x in range(nx):
+        flagged = (lin_dq[y, x] & no_lin_corr) == no_lin_corr
+        has_nan = False
+        for k in range(ncoeffs):
+            c[k, x] = np.float64(coeffs[k, y, x])
+            if np.isnan(c[k, x]):
+                has_nan = True
+        zero_lin = ncoeffs > 1 and c[1, x] == 0.0
+        if flagged or has_nan or zero_lin:
             for k in range(ncoeffs):
-                c[k] = np.float64(coeffs[k, y, x])
-                if np.isnan(c[k]):
-                    has_nan = True
-            zero_lin = ncoeffs > 1 and c[1] == 0.0
-            if flagged or has_nan or zero_lin:
-                for k in range(ncoeffs):
-                    c[k] = 1.0 if k == 1 else 0.0
-            flag_out[y, x] = lin_dq[y, x]
-            if has_nan or (not flagged and zero_lin):
-                flag_out[y, x] |= no_lin_corr
-            for i in range(nints):
-                for g in range(ngroups):
-                    raw = data[i, g, y, x]
-                    if (gdq[i, g, y, x] & saturated) != 0:
-                        out[i, g, y, x] = raw
-                        continue
-                    r = np.float64(raw)
-                    acc = c[ncoeffs - 1]
-                    for k in range(ncoeffs - 2, -1, -1):
-                        acc = acc * r + c[k]
-                    out[i, g, y, x] = np.float32(acc)
+                c[k, x] = 1.0 if k == 1 else 0.0
+        flag_out[y, x] = lin_dq[y, x]
+        if has_nan or (not flagged and zero_lin):
+            flag_out[y, x] |= no_lin_corr
+    r = np.empty(nx, dtype=np.float64)
+    acc = np.empty(nx, dtype=np.float64)
+    for i in range(nints):
+        for g in range(ngroups):
+            for x in range(nx):
+                r[x] = np.float64(data[i, g, y, x])
+                acc[x] = c[ncoeffs - 1, x]
+            for k in range(ncoeffs - 2, -1, -1):
+                for x in range(nx):
+                    acc[x] = acc[x] * r[x] + c[k, x]
+            for x in range(nx):
+                if (gdq[i, g, y, x] & saturated) != 0:
+                    out[i, g, y, x] = data[i, g, y, x]
+                else:
+                    out[i, g, y, x] = np.float32(acc[x])
 
 
 def prepare_linearity_coeffs(
