@@ -86,8 +86,8 @@ def find_sources(data: np.ndarray, bad: np.ndarray, p: FinderParams) -> dict[str
     amp = conv[ys, xs]
     x, y, flux, peak, fwhm, round_iraf, round_mom, dao_sharp = meas.T
     if p.starfinder == "iraf":
+        fwhm, rnd = detect.iraf_shapes(sub, bad, ys, xs, p.kernel_fwhm, p.sigma_radius).T
         sharp = fwhm / p.kernel_fwhm
-        rnd = round_iraf
     elif p.starfinder == "dao":
         with np.errstate(divide="ignore", invalid="ignore"):
             sharp = dao_sharp / amp
