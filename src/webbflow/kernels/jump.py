@@ -274,11 +274,11 @@ def detect_pass(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, th
                     y)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _detect_row(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, thr_3diff,
                 thr_2diff, bad_bits, jump_bit, out_gdq, med_out, sig_out, counts, pixjump, y):
-    """Row ``y`` of :func:`detect_pass` (a serial function: the parallel driver stays a tiny
-    loop, which keeps numba's parallel compilation short)."""
+    """Row ``y`` of :func:`detect_pass` (inlined into its parallel loop: called as a
+    separate function from a parfor, its arrays lose their layout and it runs ~3x slower)."""
     nints, ngroups, _, nx = data.shape
     nd = ngroups - 1
     d = np.empty((nints, nd), dtype=np.float64)
@@ -315,11 +315,25 @@ def _detect_row(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, th
                             out_gdq[i, k + 1, y, x] |= jump_bit
                             new += 1
         else:
+            n = 0
+            vmin = np.inf
+            vmax = -np.inf
             for i in range(nints):
                 for k in range(nd):
-                    a[i * nd + k] = abs(d[i, k]) * g
-            new = _iterate_pixel(a, buf, ratio, rn_e, nframes, thr_normal, thr_3diff,
-                                 thr_2diff, nd, y, x, jump_bit, out_gdq)
+                    v = abs(d[i, k]) * g
+                    a[i * nd + k] = v
+                    if np.isfinite(v):
+                        n += 1
+                        vmin = min(vmin, v)
+                        vmax = max(vmax, v)
+            # every ratio |a - med| / sigma(med) is at most (vmax - vmin) / sigma(vmin) (the
+            # median lies in [vmin, vmax] and rounding is monotonic): below the threshold no
+            # difference can be flagged, and the median sort is skipped (most pixels)
+            thr = thr_normal if n >= 4 else (thr_3diff if n == 3 else thr_2diff)
+            low = _sigma_e(vmin, rn_e, nframes) if n >= 2 else np.nan
+            if n >= 2 and not ((vmax - vmin) / low <= thr):
+                new = _iterate_pixel(a, buf, ratio, rn_e, nframes, thr_normal, thr_3diff,
+                                     thr_2diff, nd, y, x, jump_bit, out_gdq)
         has = new > 0
         if not has:
             for i in range(nints):
@@ -468,49 +482,38 @@ def flag_neighbors(data, src, med_e, sig_e, gain, min_sig, max_sig, bad_bits, ju
     with any JUMP_DET in ``src``: a pixel none of whose 4 neighbours has one is skipped at
     once (most pixels). Returns new flags per row (ny,).
     """
-    ny = data.shape[2]
+    nints, ngroups, ny, nx = data.shape
     counts = np.zeros(ny, dtype=np.int64)
     for y in prange(ny):
-        counts[y] = _neighbors_row(data, src, med_e, sig_e, gain, min_sig, max_sig, bad_bits,
-                                   jump_bit, out_gdq, pixjump, y)
+        for x in range(nx):
+            if not ((y > 0 and pixjump[y - 1, x]) or (y < ny - 1 and pixjump[y + 1, x])
+                    or (x > 0 and pixjump[y, x - 1]) or (x < nx - 1 and pixjump[y, x + 1])):
+                continue
+            for i in range(nints):
+                for g in range(1, ngroups):
+                    if (src[i, g, y, x] & (bad_bits | jump_bit)) != 0:
+                        continue
+                    hit = False
+                    if y > 0 and _is_neighbor_source(data, src, med_e, sig_e, gain, i, g,
+                                                     y - 1, x, bad_bits, jump_bit, min_sig,
+                                                     max_sig):
+                        hit = True
+                    elif y < ny - 1 and _is_neighbor_source(data, src, med_e, sig_e, gain, i,
+                                                            g, y + 1, x, bad_bits, jump_bit,
+                                                            min_sig, max_sig):
+                        hit = True
+                    elif x > 0 and _is_neighbor_source(data, src, med_e, sig_e, gain, i, g,
+                                                       y, x - 1, bad_bits, jump_bit, min_sig,
+                                                       max_sig):
+                        hit = True
+                    elif x < nx - 1 and _is_neighbor_source(data, src, med_e, sig_e, gain, i,
+                                                            g, y, x + 1, bad_bits, jump_bit,
+                                                            min_sig, max_sig):
+                        hit = True
+                    if hit:
+                        out_gdq[i, g, y, x] |= jump_bit
+                        counts[y] += 1
     return counts
-
-
-@njit(cache=True)
-def _neighbors_row(data, src, med_e, sig_e, gain, min_sig, max_sig, bad_bits, jump_bit,
-                   out_gdq, pixjump, y):
-    """Row ``y`` of :func:`flag_neighbors` (serial); returns its new flags."""
-    nints, ngroups, ny, nx = data.shape
-    count = 0
-    for x in range(nx):
-        if not ((y > 0 and pixjump[y - 1, x]) or (y < ny - 1 and pixjump[y + 1, x])
-                or (x > 0 and pixjump[y, x - 1]) or (x < nx - 1 and pixjump[y, x + 1])):
-            continue
-        for i in range(nints):
-            for g in range(1, ngroups):
-                if (src[i, g, y, x] & (bad_bits | jump_bit)) != 0:
-                    continue
-                hit = False
-                if y > 0 and _is_neighbor_source(data, src, med_e, sig_e, gain, i, g,
-                                                 y - 1, x, bad_bits, jump_bit, min_sig,
-                                                 max_sig):
-                    hit = True
-                elif y < ny - 1 and _is_neighbor_source(data, src, med_e, sig_e, gain, i,
-                                                        g, y + 1, x, bad_bits, jump_bit,
-                                                        min_sig, max_sig):
-                    hit = True
-                elif x > 0 and _is_neighbor_source(data, src, med_e, sig_e, gain, i, g,
-                                                   y, x - 1, bad_bits, jump_bit, min_sig,
-                                                   max_sig):
-                    hit = True
-                elif x < nx - 1 and _is_neighbor_source(data, src, med_e, sig_e, gain, i,
-                                                        g, y, x + 1, bad_bits, jump_bit,
-                                                        min_sig, max_sig):
-                    hit = True
-                if hit:
-                    out_gdq[i, g, y, x] |= jump_bit
-                    count += 1
-    return count
 
 
 @njit(parallel=True, cache=True)

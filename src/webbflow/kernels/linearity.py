@@ -55,7 +55,7 @@ def _linearity_kernel(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, fl
         _linearity_row(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, flag_out, y)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _linearity_row(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, flag_out, y):
     """Row ``y`` of :func:`_linearity_kernel`: cleaned float64 coefficients of the row, then
     Horner's rule one coefficient at a time along the whole row (loops over x that the

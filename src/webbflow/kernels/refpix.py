@@ -189,10 +189,10 @@ def _nir_inplace(planes, dq, dnu, geo, nfull, odd_even, use_side, length, side_g
     return nbad.sum()
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _nir_plane(plane, dq, dnu, geo, nfull, odd_even, use_side, length, side_gain, namps):
-    """One plane of :func:`_nir_inplace` (serial; the parallel driver stays a tiny loop, which
-    keeps numba's parallel compilation short). Returns the amplifiers left uncorrected."""
+    """One plane of :func:`_nir_inplace` (inlined into its parallel loop). Returns the
+    amplifiers left uncorrected."""
     ny, nx = plane.shape
     width = nfull // namps
     nbad = 0

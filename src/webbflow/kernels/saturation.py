@@ -120,7 +120,7 @@ def _first_saturated(data, gdq, thresh, saturated, low, first, insat):
         _first_saturated_row(data, gdq, thresh, saturated, low, first, insat, y)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _first_saturated_row(data, gdq, thresh, saturated, low, first, insat, y):
     ngroups, _, nx = data.shape
     for x in range(nx):
@@ -145,7 +145,7 @@ def _flag_from(grown, flag, gdq):
         _flag_from_row(grown, flag, gdq, y)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _flag_from_row(grown, flag, gdq, y):
     ngroups, _, nx = gdq.shape
     for g in range(ngroups):

@@ -32,7 +32,7 @@ class SaturationStep(Step):
         read_pattern = bias = None
         if self.use_readpatt and nframes > 1:
             read_pattern = frame_read_pattern(ramp.shape[1], nframes, groupgap)
-            superbias = load_reference(self, ramp, "superbias")
+            superbias = load_reference(self, ramp, "superbias", drop=("err", "dq"))
             bias = None if superbias is None else superbias.data
         groupdq, pixeldq, zeroframe = flag_saturation(
             ramp.data, ramp.groupdq, ramp.pixeldq, sat.data, sat.dq,

@@ -15,7 +15,7 @@ class SuperBiasStep(Step):
 
     def process(self, model):
         ramp = ramp_input(model, self.name)
-        bias = load_reference(self, ramp, "superbias")
+        bias = load_reference(self, ramp, "superbias", drop=("err",))
         if bias is None:
             return self.skip_step(ramp, "no SUPERBIAS reference applies (N/A)")
         data = owned_array(ramp.data, "float32")
