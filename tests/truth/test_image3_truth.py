@@ -201,9 +201,6 @@ def test_tweakreg_removes_pointing_errors(stage3):
     assert rms <= 0.02
 
 
-@pytest.mark.xfail(strict=False, reason="resample's output grid ends at the last input pixel "
-                   "centre: input pixels beyond it are lost (0.1-0.3 % per exposure); "
-                   "resample/grid.py, reported")
 def test_resample_conserves_flux(stage3):
     """sum(SCI x WHT) x Omega_out over the mosaic == sum(w (SCI - sky) AREA PIXAR_SR) in."""
     from webbflow import datamodels as dm

@@ -10,8 +10,10 @@ pixel_scale_ratio"):
   output axes follow the detector's; the parity (VPARITY) is the first input's;
 * scale: ``pixel_scale`` arcsec, else the first input's scale at its reference point
   (RA_REF, DEC_REF) times ``pixel_scale_ratio``;
-* extent: the footprints' bounding rectangle (the first output pixel centre on the lowest
-  footprint edge) unless ``output_shape`` is given; ``crpix`` (0-based) places the tangent point.
+* extent: the footprints' bounding rectangle (the footprints are pixel-edge corners; the grid's
+  first pixel starts at the lowest edges and its last pixel reaches the highest, so every input
+  pixel lands on the grid) unless ``output_shape`` is given; ``crpix`` (0-based) places the
+  tangent point.
 
 When the inputs lack the ``wcsinfo`` keywords, the orientation, parity and reference point are
 taken from the first input's WCS at its array centre. A grid larger than ``max_pixels`` is a
@@ -236,13 +238,16 @@ def build_grid(footprints: list[np.ndarray], ref_wcs: Any, ref_shape: tuple[int,
     dmin = np.array([nxv.min(), nyv.min()])
     dmax = np.array([nxv.max(), nyv.max()])
     if crpix is None:
-        offsets = -dmin
+        # the footprints' lowest edges on the first pixel's lower edges (-0.5)
+        offsets = -dmin - 0.5
     else:
         offsets = np.array([float(crpix[0]), float(crpix[1])])
     dmax = dmax + offsets
     if output_shape is None:
         span = (dmax - (dmin + offsets)) * scale  # deg
-        nx, ny = int(dmax[0] + 0.5), int(dmax[1] + 0.5)
+        # enough pixels that the last one's upper edge (n - 0.5) reaches the highest edge, so
+        # no input pixel falls off the grid (flux is conserved at the borders)
+        nx, ny = (math.ceil(v + 0.5 - 1e-3) for v in dmax)  # 1e-3 px: WCS round-off
     else:
         nx, ny = int(output_shape[0]), int(output_shape[1])
         span = np.array([nx, ny]) * scale
