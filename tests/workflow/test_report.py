@@ -123,8 +123,6 @@ TINY = "inputs={demo: {n_exposures: 2, subarray: SUB160, nints: 1, ngroups: 5}}"
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="calwebb_image3 on the 2-exposure SUB160 demo finds no "
-                   "source and SourceCatalogStep.process returns None (Image3 owner's bug)")
 def test_report_builds_with_quicklooks_dq_and_runtimes(snakemake, workflow_dir: Path) -> None:
     if not workflow.implemented("calwebb_detector1"):
         pytest.skip("calwebb_detector1 is not importable yet")
