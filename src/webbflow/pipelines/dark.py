@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..errors import input_error
 from ..steps.dq_init import DQInitStep
 from ..steps.emicorr import EmiCorrStep
 from ..steps.firstframe import FirstFrameStep
@@ -18,6 +17,7 @@ from ..steps.superbias import SuperBiasStep
 from ..steps.support import ramp_input
 from ..stpipe.pipeline import Pipeline
 from .detector1 import STEP_ORDER as DETECTOR1_ORDER
+from .detector1 import step_order
 
 
 class DarkPipeline(Pipeline):
@@ -42,11 +42,7 @@ class DarkPipeline(Pipeline):
 
     def process(self, model):
         ramp = ramp_input(model, self.name)
-        instrument = (ramp.meta.instrument.name or "").upper()
-        if instrument not in STEP_ORDER:
-            raise input_error(ramp.meta.filename or "<model>",
-                              f"unknown instrument {instrument!r} (INSTRUME)")
-        return self.run_steps(ramp, STEP_ORDER[instrument])
+        return self.run_steps(ramp, step_order(ramp, STEP_ORDER))
 
 
 #: the Detector1 order of each instrument up to dark_current, without persistence

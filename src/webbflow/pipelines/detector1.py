@@ -47,6 +47,15 @@ STEP_ORDER: dict[str, tuple[str, ...]] = {
 }
 
 
+def step_order(ramp, table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The steps ``table`` gives for the ramp's instrument, or a one-line InputError."""
+    instrument = (ramp.meta.instrument.name or "").upper()
+    if instrument not in table:
+        raise input_error(ramp.meta.filename or "<model>",
+                          f"unknown instrument {instrument!r} (INSTRUME)")
+    return table[instrument]
+
+
 class Detector1Pipeline(Pipeline):
     """Stage 1: detector corrections and ramp fitting for one exposure.
 
@@ -85,13 +94,10 @@ class Detector1Pipeline(Pipeline):
 
     def process(self, model):
         ramp = ramp_input(model, self.name)
-        instrument = (ramp.meta.instrument.name or "").upper()
-        if instrument not in STEP_ORDER:
-            raise input_error(ramp.meta.filename or "<model>",
-                              f"unknown instrument {instrument!r} (INSTRUME)")
+        order = step_order(ramp, STEP_ORDER)
         if ramp.shape[1] < 1:
             raise input_error(ramp.meta.filename or "<model>", "the exposure has no groups")
-        ramp = self.run_steps(ramp, STEP_ORDER[instrument])
+        ramp = self.run_steps(ramp, order)
         if self.save_calibrated_ramp:
             self.save_model(ramp, suffix="ramp")
         rate, rateints = self.run_steps(ramp, ["ramp_fit"])
