@@ -20,6 +20,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import WebbflowError, input_error
+from .asdf_meta import holds_asdf_only, plain_asdf_bytes
 from .meta import Meta, by_hdu_keyword, by_path
 
 #: name of the extension holding the ASDF tree (the JWST products' convention)
@@ -238,13 +239,20 @@ class DataModel:
             self._read_asdf_tree(hdul[ASDF_EXTNAME], path)
 
     def _read_asdf_tree(self, hdu: fits.BinTableHDU, path: Path) -> None:
-        """Take the ASDF-only metadata (the WCS) from the ASDF extension, if any."""
+        """Take the ASDF-only metadata (the WCS) from the ASDF extension, if any.
+
+        The tree is parsed (loading asdf and its extensions, seconds) only when a text scan
+        finds such an entry; every other metadata value comes from the FITS keywords.
+        """
+        raw = hdu.data.tobytes()
+        if not holds_asdf_only(raw):
+            return
         import asdf
 
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                with asdf.open(io.BytesIO(hdu.data.tobytes()), lazy_load=False,
+                with asdf.open(io.BytesIO(raw), lazy_load=False,
                                memmap=False, ignore_unrecognized_tag=True) as af:
                     meta = af.tree.get("meta", {}) or {}
                     for key in ASDF_ONLY_PATHS:
@@ -309,8 +317,6 @@ class DataModel:
         The official pipeline reads product metadata from this tree (its FITS keywords are
         the same values), so every product carries it; arrays stay in their FITS HDUs.
         """
-        import asdf
-
         meta: dict[str, Any] = {}
         for path, value in self.meta.items():
             if isinstance(value, np.generic):
@@ -324,9 +330,14 @@ class DataModel:
                 node = child
             else:
                 node[leaf] = value
-        buffer = io.BytesIO()
-        asdf.AsdfFile({"meta": meta}).write_to(buffer)
-        data = np.frombuffer(buffer.getvalue(), dtype=np.uint8)[None, :]
+        raw = plain_asdf_bytes({"meta": meta})
+        if raw is None:  # a gwcs object or another value only asdf can serialise
+            import asdf
+
+            buffer = io.BytesIO()
+            asdf.AsdfFile({"meta": meta}).write_to(buffer)
+            raw = buffer.getvalue()
+        data = np.frombuffer(raw, dtype=np.uint8)[None, :]
         column = fits.Column(name="ASDF_METADATA", format=f"{data.shape[1]}B", array=data)
         return fits.BinTableHDU.from_columns([column], name=ASDF_EXTNAME)
 
