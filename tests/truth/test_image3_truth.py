@@ -328,9 +328,6 @@ def test_catalog_bright_star_fluxes(matched):
     assert abs(med - 1.0) <= 0.02
 
 
-@pytest.mark.xfail(strict=True, reason="the demo's APCORR reference assumes the continuous "
-                   "Moffat PSF; the mosaic's PSF is pixel-integrated and drizzled, so "
-                   "aper_total_flux is ~5 % low (the official pipeline: -5.2 %, same)")
 def test_catalog_total_fluxes(matched):
     """aper_total_flux of truth stars with SNR >= 10: median error <= 2 %."""
     m = matched
