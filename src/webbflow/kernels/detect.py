@@ -32,6 +32,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .labels import label_components, label_peaks, moment_axes, sorted_clipped_stats
+
 __all__ = [
     "FWHM_TO_SIGMA",
     "background_mesh",
@@ -44,42 +46,6 @@ __all__ = [
 
 #: Gaussian sigma per unit FWHM
 FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
-
-
-@njit(cache=True)
-def _clipped_stats(vals: np.ndarray, n: int, sigma: float, maxiters: int) -> tuple:
-    """Sigma-clipped (median, std) of ``vals[:n]`` (sorted in place); (nan, nan) if empty."""
-    if n == 0:
-        return np.nan, np.nan
-    v = np.sort(vals[:n])
-    lo, hi = 0, n
-    med = 0.0
-    std = 0.0
-    for _ in range(maxiters + 1):
-        m = hi - lo
-        if m == 0:
-            return np.nan, np.nan
-        if m % 2 == 1:
-            med = v[lo + m // 2]
-        else:
-            med = 0.5 * (v[lo + m // 2 - 1] + v[lo + m // 2])
-        s = 0.0
-        s2 = 0.0
-        for i in range(lo, hi):
-            s += v[i]
-        mean = s / m
-        for i in range(lo, hi):
-            s2 += (v[i] - mean) ** 2
-        std = math.sqrt(s2 / m)
-        nlo, nhi = lo, hi
-        while nlo < nhi and v[nlo] < med - sigma * std:
-            nlo += 1
-        while nhi > nlo and v[nhi - 1] > med + sigma * std:
-            nhi -= 1
-        if nlo == lo and nhi == hi:
-            break
-        lo, hi = nlo, nhi
-    return med, std
 
 
 @njit(cache=True)
@@ -132,7 +98,7 @@ def _fill_and_filter(mesh: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _mesh_stats(data: np.ndarray, mask: np.ndarray, box: int, sigma: float,
                 maxiters: int, min_frac: float) -> tuple:
     ny, nx = data.shape
@@ -141,23 +107,25 @@ def _mesh_stats(data: np.ndarray, mask: np.ndarray, box: int, sigma: float,
     bkg = np.zeros((my, mx))
     rms = np.zeros((my, mx))
     ok = np.zeros((my, mx), dtype=np.bool_)
-    buf = np.empty(box * box)
-    for cj in range(my):
-        for ci in range(mx):
-            n = 0
-            y0, y1 = cj * box, min(ny, (cj + 1) * box)
-            x0, x1 = ci * box, min(nx, (ci + 1) * box)
-            for y in range(y0, y1):
-                for x in range(x0, x1):
-                    v = data[y, x]
-                    if not mask[y, x] and np.isfinite(v):
-                        buf[n] = v
-                        n += 1
-            if n >= max(3, int(min_frac * (y1 - y0) * (x1 - x0))):
-                med, std = _clipped_stats(buf, n, sigma, maxiters)
-                bkg[cj, ci] = med
-                rms[cj, ci] = std
-                ok[cj, ci] = True
+    for cell in prange(my * mx):  # one cell per iteration: any thread count, same result
+        cj = cell // mx
+        ci = cell % mx
+        buf = np.empty(box * box)
+        n = 0
+        y0, y1 = cj * box, min(ny, (cj + 1) * box)
+        x0, x1 = ci * box, min(nx, (ci + 1) * box)
+        for y in range(y0, y1):
+            for x in range(x0, x1):
+                v = data[y, x]
+                if not mask[y, x] and np.isfinite(v):
+                    buf[n] = v
+                    n += 1
+        if n >= max(3, int(min_frac * (y1 - y0) * (x1 - x0))):
+            vals = np.sort(buf[:n])
+            med, std = sorted_clipped_stats(vals, n, sigma, maxiters)
+            bkg[cj, ci] = med
+            rms[cj, ci] = std
+            ok[cj, ci] = True
     return bkg, rms, ok
 
 
@@ -453,10 +421,7 @@ def _measure(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndarray,
             m02 /= mpos
             m11 /= mpos
             fwhm = 2.0 * math.sqrt(math.log(2.0) * max(m20 + m02, 0.0))
-            tr = m20 + m02
-            det = math.sqrt(max((m20 - m02) ** 2 + 4 * m11 * m11, 0.0))
-            lmax = 0.5 * (tr + det)
-            lmin = max(0.5 * (tr - det), 0.0)
+            lmax, lmin, tr = moment_axes(m20, m02, m11)
             out[k, 4] = fwhm
             out[k, 5] = 1.0 - math.sqrt(lmin / lmax) if lmax > 0 else np.nan
             out[k, 6] = (m20 - m02) / tr if tr > 0 else np.nan
@@ -483,7 +448,11 @@ def _measure(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndarray,
 def _iraf_shapes(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndarray,
                  r2max: float, half: int, out: np.ndarray) -> None:
     ny, nx = data.shape
+    size = (2 * half + 1) ** 2
     for k in prange(ys.shape[0]):
+        vals = np.empty(size)
+        offx = np.empty(size)
+        offy = np.empty(size)
         py = ys[k]
         px = xs[k]
         sky = 0.0
@@ -494,18 +463,25 @@ def _iraf_shapes(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndar
                     sky += data[y, x]
                     nsky += 1
         sky = sky / nsky if nsky > 0 else 0.0
-        m00 = 0.0
-        m10 = 0.0
-        m01 = 0.0
+        # the footprint's positive pixels above the sky, in raster order: (value, dx, dy)
+        npos = 0
         for y in range(max(0, py - half), min(ny, py + half + 1)):
             for x in range(max(0, px - half), min(nx, px + half + 1)):
                 if mask[y, x] or (x - px) ** 2 + (y - py) ** 2 > r2max:
                     continue
                 v = data[y, x] - sky
                 if v > 0:
-                    m00 += v
-                    m10 += v * (x - px)
-                    m01 += v * (y - py)
+                    vals[npos] = v
+                    offx[npos] = x - px
+                    offy[npos] = y - py
+                    npos += 1
+        m00 = 0.0
+        m10 = 0.0
+        m01 = 0.0
+        for q in range(npos):
+            m00 += vals[q]
+            m10 += vals[q] * offx[q]
+            m01 += vals[q] * offy[q]
         if m00 <= 0:
             out[k, 0] = np.nan
             out[k, 1] = np.nan
@@ -515,25 +491,17 @@ def _iraf_shapes(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndar
         m20 = 0.0
         m02 = 0.0
         m11 = 0.0
-        for y in range(max(0, py - half), min(ny, py + half + 1)):
-            for x in range(max(0, px - half), min(nx, px + half + 1)):
-                if mask[y, x] or (x - px) ** 2 + (y - py) ** 2 > r2max:
-                    continue
-                v = data[y, x] - sky
-                if v > 0:
-                    dx = x - px - cx
-                    dy = y - py - cy
-                    m20 += v * dx * dx
-                    m02 += v * dy * dy
-                    m11 += v * dx * dy
+        for q in range(npos):
+            dx = offx[q] - cx
+            dy = offy[q] - cy
+            m20 += vals[q] * dx * dx
+            m02 += vals[q] * dy * dy
+            m11 += vals[q] * dx * dy
         m20 /= m00
         m02 /= m00
         m11 /= m00
-        tr = m20 + m02
+        lmax, lmin, tr = moment_axes(m20, m02, m11)
         out[k, 0] = 2.0 * math.sqrt(math.log(2.0) * max(tr, 0.0))
-        det = math.sqrt(max((m20 - m02) ** 2 + 4.0 * m11 * m11, 0.0))
-        lmax = 0.5 * (tr + det)
-        lmin = max(0.5 * (tr - det), 0.0)
         out[k, 1] = 1.0 - math.sqrt(lmin / lmax) if lmax > 0 else np.nan
 
 
@@ -613,75 +581,12 @@ def measure_sources(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.n
 
 
 @njit(cache=True)
-def _label(above: np.ndarray, connectivity: int) -> tuple:
-    ny, nx = above.shape
-    labels = np.zeros((ny, nx), dtype=np.int64)
-    stack_y = np.empty(ny * nx, dtype=np.int64)
-    stack_x = np.empty(ny * nx, dtype=np.int64)
-    nlab = 0
-    for y0 in range(ny):
-        for x0 in range(nx):
-            if not above[y0, x0] or labels[y0, x0] != 0:
-                continue
-            nlab += 1
-            labels[y0, x0] = nlab
-            top = 0
-            stack_y[0] = y0
-            stack_x[0] = x0
-            top = 1
-            while top > 0:
-                top -= 1
-                y = stack_y[top]
-                x = stack_x[top]
-                for j in range(-1, 2):
-                    for i in range(-1, 2):
-                        if j == 0 and i == 0:
-                            continue
-                        if connectivity == 4 and j != 0 and i != 0:
-                            continue
-                        yy = y + j
-                        xx = x + i
-                        if 0 <= yy < ny and 0 <= xx < nx and above[yy, xx] \
-                                and labels[yy, xx] == 0:
-                            labels[yy, xx] = nlab
-                            stack_y[top] = yy
-                            stack_x[top] = xx
-                            top += 1
-    return labels, nlab
-
-
-@njit(cache=True)
-def _segment_peaks(labels: np.ndarray, nlab: int, conv: np.ndarray,
-                   npixels: int) -> tuple:
-    ny, nx = labels.shape
-    count = np.zeros(nlab + 1, dtype=np.int64)
-    best = np.full(nlab + 1, -np.inf)
-    by = np.zeros(nlab + 1, dtype=np.int64)
-    bx = np.zeros(nlab + 1, dtype=np.int64)
-    for y in range(ny):
-        for x in range(nx):
-            lab = labels[y, x]
-            if lab > 0:
-                count[lab] += 1
-                if conv[y, x] > best[lab]:
-                    best[lab] = conv[y, x]
-                    by[lab] = y
-                    bx[lab] = x
-    m = 0
-    for lab in range(1, nlab + 1):
-        if count[lab] >= npixels:
-            m += 1
-    ys = np.empty(m, dtype=np.int64)
-    xs = np.empty(m, dtype=np.int64)
-    npix = np.empty(m, dtype=np.int64)
-    m = 0
-    for lab in range(1, nlab + 1):
-        if count[lab] >= npixels:
-            ys[m] = by[lab]
-            xs[m] = bx[lab]
-            npix[m] = count[lab]
-            m += 1
-    return ys, xs, npix
+def _segment_peaks(above: np.ndarray, connectivity: int, npixels: int,
+                   conv: np.ndarray) -> tuple:
+    labels = np.zeros(above.shape, dtype=np.int64)
+    n = label_components(above, connectivity, npixels, labels)
+    count, by, bx = label_peaks(labels, n, conv)
+    return by[1:].copy(), bx[1:].copy(), count[1:].copy()
 
 
 def label_segments(conv: np.ndarray, threshold: np.ndarray | float, npixels: int,
@@ -697,5 +602,4 @@ def label_segments(conv: np.ndarray, threshold: np.ndarray | float, npixels: int
     thr = np.broadcast_to(np.asarray(threshold, dtype=np.float64), conv.shape)
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity}")
-    labels, nlab = _label(conv > thr, int(connectivity))
-    return _segment_peaks(labels, nlab, conv, int(npixels))
+    return _segment_peaks(conv > thr, int(connectivity), int(npixels), conv)

@@ -17,6 +17,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .labels import convolve, moment_axes
+
 __all__ = [
     "annulus_background",
     "aperture_sums",
@@ -213,12 +215,11 @@ def segment_properties(data: np.ndarray, conv: np.ndarray, err: np.ndarray,
         cxx = s[lab, 6] / w - xm * xm
         cyy = s[lab, 7] / w - ym * ym
         cxy = s[lab, 8] / w - xm * ym
-        tr = 0.5 * (cxx + cyy)
-        det = math.sqrt(max(0.25 * (cxx - cyy) ** 2 + cxy * cxy, 0.0))
+        lmax, lmin, _ = moment_axes(cxx, cyy, cxy)
         out[k, 3] = xm
         out[k, 4] = ym
-        out[k, 5] = math.sqrt(max(tr + det, 0.0))
-        out[k, 6] = math.sqrt(max(tr - det, 0.0))
+        out[k, 5] = math.sqrt(max(lmax, 0.0))
+        out[k, 6] = math.sqrt(lmin)
         out[k, 7] = math.degrees(0.5 * math.atan2(2.0 * cxy, cxx - cyy))
 
 
@@ -288,26 +289,9 @@ def dao_statistics(data: np.ndarray, conv: np.ndarray, kernel: np.ndarray,
         round_[s] = 2.0 * sum2 / s4 if s4 != 0 else np.nan
 
 
-@njit(cache=True)
 def convolve_zero(data: np.ndarray, kernel: np.ndarray, out: np.ndarray) -> None:
     """Plain convolution with zero outside the image and for non-finite pixels.
 
     data, out : (ny, nx); kernel : (k, k) odd.
     """
-    ny, nx = data.shape
-    kh = kernel.shape[0] // 2
-    for j in range(ny):
-        for i in range(nx):
-            acc = 0.0
-            for dj in range(-kh, kh + 1):
-                jj = j + dj
-                if jj < 0 or jj >= ny:
-                    continue
-                for di in range(-kh, kh + 1):
-                    ii = i + di
-                    if ii < 0 or ii >= nx:
-                        continue
-                    v = data[jj, ii]
-                    if math.isfinite(v):
-                        acc += kernel[kh - dj, kh - di] * v
-            out[j, i] = acc
+    convolve(data, np.zeros(data.shape, dtype=np.bool_), kernel, False, out)

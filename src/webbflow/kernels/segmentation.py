@@ -23,6 +23,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .labels import convolve, label_bboxes, label_components, sorted_clipped_stats
+
 __all__ = [
     "background_mesh",
     "convolve_masked",
@@ -31,39 +33,6 @@ __all__ = [
     "interpolate_mesh",
     "label_components",
 ]
-
-
-@njit(cache=True)
-def _clipped_stats(values: np.ndarray, sigma: float, maxiters: int) -> tuple[float, float]:
-    """(median, std) of ``values`` after sigma clipping about the median (NaN if empty)."""
-    n = values.size
-    if n == 0:
-        return np.nan, np.nan
-    s = np.sort(values)
-    lo, hi = 0, n
-    med = 0.0
-    std = 0.0
-    for _ in range(maxiters + 1):
-        m = hi - lo
-        mid = lo + m // 2
-        med = s[mid] if m % 2 == 1 else 0.5 * (s[mid - 1] + s[mid])
-        mean = 0.0
-        for k in range(lo, hi):
-            mean += s[k]
-        mean /= m
-        var = 0.0
-        for k in range(lo, hi):
-            var += (s[k] - mean) ** 2
-        std = math.sqrt(var / m)
-        new_lo, new_hi = lo, hi
-        while new_lo < hi - 1 and s[new_lo] < med - sigma * std:
-            new_lo += 1
-        while new_hi > new_lo + 1 and s[new_hi - 1] > med + sigma * std:
-            new_hi -= 1
-        if new_lo == lo and new_hi == hi:
-            break
-        lo, hi = new_lo, new_hi
-    return med, std
 
 
 @njit(cache=True)
@@ -93,7 +62,8 @@ def background_mesh(data: np.ndarray, mask: np.ndarray, box: int, sigma: float,
                         buf[n] = v
                         n += 1
             if n > 0 and n >= 0.9 * total:
-                med, std = _clipped_stats(buf[:n], sigma, maxiters)
+                vals = np.sort(buf[:n])
+                med, std = sorted_clipped_stats(vals, n, sigma, maxiters)
                 bkg[bj, bi] = med
                 rms[bj, bi] = std
                 good[bj, bi] = True
@@ -174,7 +144,6 @@ def gaussian_kernel(fwhm: float) -> np.ndarray:
     return k / k.sum()
 
 
-@njit(cache=True)
 def convolve_masked(data: np.ndarray, mask: np.ndarray, kernel: np.ndarray,
                     out: np.ndarray) -> None:
     """Convolution ignoring masked/NaN pixels (kernel renormalised over the good ones, as
@@ -182,81 +151,7 @@ def convolve_masked(data: np.ndarray, mask: np.ndarray, kernel: np.ndarray,
 
     data : (ny, nx); mask : (ny, nx) bool; kernel : (k, k) odd; out : (ny, nx) float64.
     """
-    ny, nx = data.shape
-    kh = kernel.shape[0] // 2
-    for j in range(ny):
-        for i in range(nx):
-            acc = 0.0
-            wsum = 0.0
-            for dj in range(-kh, kh + 1):
-                jj = j + dj
-                if jj < 0 or jj >= ny:
-                    continue
-                for di in range(-kh, kh + 1):
-                    ii = i + di
-                    if ii < 0 or ii >= nx:
-                        continue
-                    v = data[jj, ii]
-                    if mask[jj, ii] or not math.isfinite(v):
-                        continue
-                    w = kernel[kh - dj, kh - di]
-                    acc += w * v
-                    wsum += w
-            out[j, i] = acc / wsum if wsum > 0 else np.nan
-
-
-@njit(cache=True)
-def label_components(select: np.ndarray, connectivity: int, npixels: int,
-                     labels: np.ndarray) -> int:
-    """Label connected True pixels; groups smaller than ``npixels`` get 0.
-
-    select : (ny, nx) bool; connectivity : 4 or 8; labels : (ny, nx) int32, written with
-    1..n in raster order of each group's first pixel. Returns n.
-    """
-    ny, nx = select.shape
-    labels[:, :] = 0
-    stack = np.empty(ny * nx, dtype=np.int64)
-    members = np.empty(ny * nx, dtype=np.int64)
-    current = 0
-    for j0 in range(ny):
-        for i0 in range(nx):
-            if not select[j0, i0] or labels[j0, i0] != 0:
-                continue
-            current += 1
-            labels[j0, i0] = current
-            top = 0
-            stack[0] = j0 * nx + i0
-            top = 1
-            count = 0
-            while top > 0:
-                top -= 1
-                p = stack[top]
-                members[count] = p
-                count += 1
-                pj = p // nx
-                pi = p % nx
-                for dj in range(-1, 2):
-                    for di in range(-1, 2):
-                        if dj == 0 and di == 0:
-                            continue
-                        if connectivity == 4 and dj != 0 and di != 0:
-                            continue
-                        qj = pj + dj
-                        qi = pi + di
-                        if 0 <= qj < ny and 0 <= qi < nx and select[qj, qi] \
-                                and labels[qj, qi] == 0:
-                            labels[qj, qi] = current
-                            stack[top] = qj * nx + qi
-                            top += 1
-            if count < npixels:
-                for k in range(count):
-                    labels[members[k] // nx, members[k] % nx] = -1
-                current -= 1
-    for j in range(ny):
-        for i in range(nx):
-            if labels[j, i] < 0:
-                labels[j, i] = 0
-    return current
+    convolve(data, mask, kernel, True, out)
 
 
 @njit(cache=True)
@@ -378,24 +273,12 @@ def deblend_segments(conv: np.ndarray, labels: np.ndarray, nseg: int, npixels: i
     out : (ny, nx) int32, written: the original label for the first child, new labels
     ``nseg+1...`` for further children. Returns the number of labels used.
     """
-    ny, nx = labels.shape
-    y0 = np.full(nseg + 1, ny, dtype=np.int64)
-    y1 = np.zeros(nseg + 1, dtype=np.int64)
-    x0 = np.full(nseg + 1, nx, dtype=np.int64)
-    x1 = np.zeros(nseg + 1, dtype=np.int64)
-    for j in range(ny):
-        for i in range(nx):
-            lab = labels[j, i]
-            out[j, i] = lab
-            if lab > 0:
-                y0[lab] = min(y0[lab], j)
-                y1[lab] = max(y1[lab], j + 1)
-                x0[lab] = min(x0[lab], i)
-                x1[lab] = max(x1[lab], i + 1)
+    out[:, :] = labels
+    y0, y1, x0, x1 = label_bboxes(labels, nseg)
     next_label = nseg + 1
     for lab in range(1, nseg + 1):
-        if y1[lab] > y0[lab]:
-            next_label = _deblend_one(conv, labels, lab, y0[lab], y1[lab], x0[lab], x1[lab],
-                                      npixels, nlevels, contrast, connectivity, exponential,
-                                      out, next_label)
+        if y1[lab] >= y0[lab]:
+            next_label = _deblend_one(conv, labels, lab, y0[lab], y1[lab] + 1, x0[lab],
+                                      x1[lab] + 1, npixels, nlevels, contrast, connectivity,
+                                      exponential, out, next_label)
     return next_label - 1

@@ -1,0 +1,212 @@
+"""Shared pieces of source finding (numba): labelling, per-label statistics, moment shapes,
+sigma-clipped statistics and image convolution.
+
+Used by ``kernels.detect`` (tweakreg's star finders), ``kernels.segmentation``
+(source_catalog's detection and deblending) and ``kernels.photometry`` (its measurements), so
+that each of these loops exists once.
+
+* :func:`label_components` — 4- or 8-connected groups of True pixels (stack flood fill),
+  numbered 1..n in raster order of each group's first pixel (as ``scipy.ndimage.label``),
+  groups of fewer than ``npixels`` pixels dropped;
+* :func:`label_peaks` / :func:`label_bboxes` — per label: pixel count and the pixel of the
+  largest value (first in raster order on ties) / inclusive bounding box;
+* :func:`moment_axes` — the principal axes of a second-moment matrix;
+* :func:`sorted_clipped_stats` — sigma-clipped median and standard deviation of sorted values;
+* :func:`convolve` — a 2-D convolution, plain (zero outside / for non-finite pixels) or
+  renormalised over the unmasked pixels, row-parallel.
+
+No I/O, no globals; every output element is written by one loop iteration, so results are
+the same whatever the thread count.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "convolve",
+    "label_bboxes",
+    "label_components",
+    "label_peaks",
+    "moment_axes",
+    "sorted_clipped_stats",
+]
+
+
+@njit(cache=True)
+def label_components(select: np.ndarray, connectivity: int, npixels: int,
+                     labels: np.ndarray) -> int:
+    """Label connected True pixels; groups smaller than ``npixels`` get 0.
+
+    select : (ny, nx) bool; connectivity : 4 or 8; labels : (ny, nx) int32 or int64,
+    written with 1..n in raster order of each group's first pixel. Returns n.
+    """
+    ny, nx = select.shape
+    labels[:, :] = 0
+    stack = np.empty(ny * nx, dtype=np.int64)
+    members = np.empty(ny * nx, dtype=np.int64)
+    current = 0
+    for j0 in range(ny):
+        for i0 in range(nx):
+            if not select[j0, i0] or labels[j0, i0] != 0:
+                continue
+            current += 1
+            labels[j0, i0] = current
+            stack[0] = j0 * nx + i0
+            top = 1
+            count = 0
+            while top > 0:
+                top -= 1
+                p = stack[top]
+                members[count] = p
+                count += 1
+                pj = p // nx
+                pi = p % nx
+                for dj in range(-1, 2):
+                    for di in range(-1, 2):
+                        if dj == 0 and di == 0:
+                            continue
+                        if connectivity == 4 and dj != 0 and di != 0:
+                            continue
+                        qj = pj + dj
+                        qi = pi + di
+                        if 0 <= qj < ny and 0 <= qi < nx and select[qj, qi] \
+                                and labels[qj, qi] == 0:
+                            labels[qj, qi] = current
+                            stack[top] = qj * nx + qi
+                            top += 1
+            if count < npixels:
+                for k in range(count):
+                    labels[members[k] // nx, members[k] % nx] = -1
+                current -= 1
+    for j in range(ny):
+        for i in range(nx):
+            if labels[j, i] < 0:
+                labels[j, i] = 0
+    return current
+
+
+@njit(cache=True)
+def label_peaks(labels: np.ndarray, nlabels: int, values: np.ndarray) -> tuple:
+    """Per label 1..nlabels: (count, peak_y, peak_x) int64 arrays [nlabels + 1] (index 0
+    unused); the peak is the pixel of the largest ``values`` (first in raster order on ties,
+    (0, 0) when no value is larger than -inf)."""
+    ny, nx = labels.shape
+    count = np.zeros(nlabels + 1, dtype=np.int64)
+    best = np.full(nlabels + 1, -np.inf)
+    by = np.zeros(nlabels + 1, dtype=np.int64)
+    bx = np.zeros(nlabels + 1, dtype=np.int64)
+    for y in range(ny):
+        for x in range(nx):
+            lab = labels[y, x]
+            if lab > 0:
+                count[lab] += 1
+                if values[y, x] > best[lab]:
+                    best[lab] = values[y, x]
+                    by[lab] = y
+                    bx[lab] = x
+    return count, by, bx
+
+
+@njit(cache=True)
+def label_bboxes(labels: np.ndarray, nlabels: int) -> tuple:
+    """Per label 1..nlabels the inclusive bounding box (ymin, ymax, xmin, xmax), int64
+    arrays [nlabels + 1]; an absent label has ymin = ny, ymax = -1, xmin = nx, xmax = -1."""
+    ny, nx = labels.shape
+    y0 = np.full(nlabels + 1, ny, dtype=np.int64)
+    y1 = np.full(nlabels + 1, -1, dtype=np.int64)
+    x0 = np.full(nlabels + 1, nx, dtype=np.int64)
+    x1 = np.full(nlabels + 1, -1, dtype=np.int64)
+    for j in range(ny):
+        for i in range(nx):
+            lab = labels[j, i]
+            if lab > 0:
+                y0[lab] = min(y0[lab], j)
+                y1[lab] = max(y1[lab], j)
+                x0[lab] = min(x0[lab], i)
+                x1[lab] = max(x1[lab], i)
+    return y0, y1, x0, x1
+
+
+@njit(cache=True)
+def moment_axes(cxx: float, cyy: float, cxy: float) -> tuple:
+    """Eigenvalues (lmax, lmin >= 0) of the second-moment matrix [[cxx, cxy], [cxy, cyy]]
+    (pixels²) and its trace."""
+    tr = cxx + cyy
+    det = math.sqrt(max((cxx - cyy) ** 2 + 4.0 * cxy * cxy, 0.0))
+    return 0.5 * (tr + det), max(0.5 * (tr - det), 0.0), tr
+
+
+@njit(cache=True)
+def sorted_clipped_stats(s: np.ndarray, n: int, sigma: float, maxiters: int) -> tuple:
+    """Sigma-clipped (median, std) of the sorted ``s[:n]``; (nan, nan) when n = 0.
+
+    Each pass takes the median and population standard deviation of the kept range and
+    drops values beyond median -/+ sigma x std (at least one value is kept); at most
+    ``maxiters + 1`` passes, stopping when nothing is dropped.
+    """
+    if n == 0:
+        return np.nan, np.nan
+    lo, hi = 0, n
+    med = 0.0
+    std = 0.0
+    for _ in range(maxiters + 1):
+        m = hi - lo
+        mid = lo + m // 2
+        med = s[mid] if m % 2 == 1 else 0.5 * (s[mid - 1] + s[mid])
+        mean = 0.0
+        for k in range(lo, hi):
+            mean += s[k]
+        mean /= m
+        var = 0.0
+        for k in range(lo, hi):
+            var += (s[k] - mean) ** 2
+        std = math.sqrt(var / m)
+        new_lo, new_hi = lo, hi
+        while new_lo < hi - 1 and s[new_lo] < med - sigma * std:
+            new_lo += 1
+        while new_hi > new_lo + 1 and s[new_hi - 1] > med + sigma * std:
+            new_hi -= 1
+        if new_lo == lo and new_hi == hi:
+            break
+        lo, hi = new_lo, new_hi
+    return med, std
+
+
+@njit(parallel=True, cache=True)
+def convolve(data: np.ndarray, mask: np.ndarray, kernel: np.ndarray, normalise: bool,
+             out: np.ndarray) -> None:
+    """Convolution with ``kernel``, masked and non-finite pixels left out.
+
+    data : (ny, nx); mask : (ny, nx) bool (True = leave out); kernel : (k, k), k odd;
+    out : (ny, nx) float64, written. ``normalise``: divide by the sum of the kernel weights
+    used (astropy ``convolve`` with a mask; NaN where none is in reach); otherwise pixels
+    off the image or left out count as 0.
+    """
+    ny, nx = data.shape
+    kh = kernel.shape[0] // 2
+    for j in prange(ny):
+        for i in range(nx):
+            acc = 0.0
+            wsum = 0.0
+            for dj in range(-kh, kh + 1):
+                jj = j + dj
+                if jj < 0 or jj >= ny:
+                    continue
+                for di in range(-kh, kh + 1):
+                    ii = i + di
+                    if ii < 0 or ii >= nx:
+                        continue
+                    v = data[jj, ii]
+                    if mask[jj, ii] or not math.isfinite(v):
+                        continue
+                    w = kernel[kh - dj, kh - di]
+                    acc += w * v
+                    wsum += w
+            if normalise:
+                out[j, i] = acc / wsum if wsum > 0 else np.nan
+            else:
+                out[j, i] = acc
