@@ -67,23 +67,26 @@ def test_user_skylist_and_dqbits(field, tmp_path):
 def test_streamed_file_inputs_give_the_in_memory_levels(field, tmp_path, monkeypatch):
     """in_memory=False with paths: same levels, written to <root>_skymatch.fits, and never
     more than one exposure open at a time."""
-    import webbflow.steps.skymatch as sm
+    import weakref
+
+    import webbflow.align.exposure as ex
 
     paths = [str(m.save(tmp_path / f"jw0000100100{k}_01101_00001_nrca1_cal.fits"))
              for k, m in enumerate(field.models)]
     live = {"now": 0, "most": 0}
-    real_open = sm.open_model
 
-    def counting_open(path):
-        model = real_open(path)
-        live["now"] += 1
-        live["most"] = max(live["most"], live["now"])
-        import weakref
+    def counted(real):
+        def wrapper(*args):
+            model = real(*args)
+            live["now"] += 1
+            live["most"] = max(live["most"], live["now"])
+            weakref.finalize(model, lambda: live.__setitem__("now", live["now"] - 1))
+            return model
+        return wrapper
 
-        weakref.finalize(model, lambda: live.__setitem__("now", live["now"] - 1))
-        return model
-
-    monkeypatch.setattr(sm, "open_model", counting_open)
+    # every model holding an exposure's pixels comes from one of these two readers
+    monkeypatch.setattr(ex, "open_model", counted(ex.open_model))
+    monkeypatch.setattr(ex.Exposure, "_read_arrays", counted(ex.Exposure._read_arrays))
     out = SkyMatchStep.call(paths, skymethod="global+match", in_memory=False,
                             output_dir=str(tmp_path / "out"))
     assert all(isinstance(p, str) and p.endswith("_skymatch.fits") for p in out)

@@ -10,13 +10,17 @@ Checked up front, each a one-line InputError: an association without science mem
 member that does not exist, members of different FILTER/PUPIL in one product, members without
 a WCS (no ASDF extension / ``meta.wcs``: assign_wcs was not run).
 
-Memory: with ``in_memory=False`` the exposures travel between steps as files in a temporary
-work directory (in ``output_dir``, else the system temporary directory; removed at the end): what
-tweakreg returns is written there and dropped, skymatch streams the files (one exposure in
-memory at a time, ``<root>_skymatch.fits``), outlier_detection (``in_memory=False``) and
-resample open one exposure at a time and median the resampled stack by row blocks. tweakreg
-itself still opens every exposure at once (its module), so its peak grows with the number of
-exposures. ``in_memory=True`` (default, as officially) keeps the models in memory.
+Data flow: the exposures travel from step to step as :class:`~webbflow.align.exposure.Exposure`
+records (metadata with the WCS object, and where the pixels are), never re-serialised.
+assign_mtwcs reads headers only (a fixed target costs nothing); tweakreg detects sources one
+exposure at a time and keeps catalogs and WCSs; skymatch reads each exposure once; outlier
+detection drizzles each exposure alone onto the common grid, medians the stack by row blocks,
+blots and flags each exposure and writes its ``crf`` once; resample reads the ``crf`` files
+one at a time. With ``in_memory=False`` only one exposure's pixels are in memory at a time
+(read afresh from its file by each step; the resampled stack is a raw file in a temporary
+work directory in ``output_dir``, removed at the end; without ``save_results`` the ``crf``
+files go there too), so the peak memory does not grow with the number of exposures.
+``in_memory=True`` (default, as officially) keeps the models in memory.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .. import __version__
+from ..align.exposure import Exposure
 from ..datamodels import DataModel
 from ..errors import input_error
 from ..steps.outlier_detection import OutlierDetectionStep
@@ -100,18 +106,6 @@ def _header_facts(item: Any) -> tuple[str, str, bool]:
         raise input_error(path, f"not a readable FITS file ({exc})") from None
 
 
-def _spill(items: Any, work: str, suffix: str) -> list[Any]:
-    """Write the models among ``items`` to ``work`` (``<root>_<suffix>.fits``); their paths."""
-    out: list[Any] = []
-    for item in (items if isinstance(items, list | tuple) else [items]):
-        if isinstance(item, DataModel):
-            out.append(str(item.save(naming.product_name(
-                item.meta.filename or "exposure.fits", suffix, ".fits", work))))
-        else:
-            out.append(item)
-    return out
-
-
 class Image3Pipeline(Pipeline):
     """Stage-3 imaging: align, match sky, flag outliers, drizzle, catalog."""
 
@@ -137,46 +131,48 @@ class Image3Pipeline(Pipeline):
         product = members.product or self._default_product(members)
         self.product_name = product
         self._input_name = f"{product}.fits"
-        self.outlier_detection.in_memory = self.in_memory
-        if self.in_memory:
-            items = self._align_and_match(list(members), None)
-            items = self.outlier_detection._run(items, owned=False)
-            return self._combine(items, product)
-        # exposures travel as files: one in memory at a time outside tweakreg
+        od = self.outlier_detection
+        od.in_memory = self.in_memory
         if self._output_dir():
             Path(self._output_dir()).mkdir(parents=True, exist_ok=True)
-        work = tempfile.mkdtemp(prefix="webbflow_image3_", dir=self._output_dir())
-        od = self.outlier_detection
+        work = None if self.in_memory else tempfile.mkdtemp(prefix="webbflow_image3_",
+                                                            dir=self._output_dir())
         saved_dir = od.params.get("output_dir")
         try:
-            items = self._align_and_match(list(members), work)
-            if not (self.save_results or od.save_results):
+            exposures = [Exposure.from_item(m, self.in_memory) for m in members]
+            for name in ("assign_mtwcs", "tweakreg", "skymatch"):
+                self._run_on(name, exposures)
+            if work is not None and not (self.save_results or od.save_results):
                 od.params["output_dir"] = work  # crf files are intermediate only
-            items = od._run(items, owned=False)
+            self._run_on("outlier_detection", exposures)
             od.params["output_dir"] = saved_dir
+            if self.save_results and not od.save_results:
+                od._save_result(exposures)
+            if work is not None:
+                for e in exposures:  # changes not yet in a file (outlier_detection skipped)
+                    if e.data_offset or od.skip or od._status == "SKIPPED":
+                        e.save(naming.product_name(e.name, "image3", ".fits", work))
+            items = [e.open() if e.in_memory else e.path for e in exposures]
+            del exposures
             return self._combine(items, product)
         finally:
             od.params["output_dir"] = saved_dir
-            shutil.rmtree(work, ignore_errors=True)
-
-    def _align_and_match(self, items: list[Any], work: str | None) -> list[Any]:
-        """assign_mtwcs, tweakreg, skymatch; with a ``work`` directory the models each step
-        returns are written there and passed on as paths (skymatch then streams them)."""
-        for name in ("assign_mtwcs", "tweakreg", "skymatch"):
-            step = self.steps.get(name)
-            if step is None or step.skip:
-                continue
-            if work is not None and name == "skymatch":
-                step.in_memory = False
-                step.work_dir = work
-            items = step._run(items, owned=False)
             if work is not None:
-                items = _spill(items, work, name)
-        return items
+                shutil.rmtree(work, ignore_errors=True)
+
+    def _run_on(self, name: str, exposures: list[Exposure]) -> None:
+        """Run step ``name`` on the exposures (changed in place) and record its status."""
+        step = self.steps.get(name)
+        if step is None:
+            return
+        step._run(exposures, owned=True)
+        key = step.status_key()
+        for e in exposures:
+            if key is not None:
+                e.meta.set(f"cal_step.{key}", step._status or "COMPLETE")
+            e.meta.calibration_software_version = f"webbflow-{__version__}"
 
     def _combine(self, items: list[Any], product: str) -> Any:
-        if self.save_results and not self.outlier_detection.save_results:
-            self.outlier_detection._save_result(items)
         mosaic = self.resample._run(items, owned=True)
         del items
         mosaic.meta.filename = f"{product}_i2d.fits"

@@ -23,6 +23,7 @@ dilates the final mask by that many pixels.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,13 +31,15 @@ from typing import Any
 
 import numpy as np
 
+from ..align.exposure import Exposure, as_exposures, results_like
 from ..datamodels import DataModel, ImageModel
-from ..datamodels import open as open_model
 from ..datamodels.dqflags import PIXEL
 from ..errors import ParameterError, input_error
 from ..kernels import outliers as K
 from ..resample.driver import DrizzleOptions, GridOptions, bad_bits, resample_inputs
-from ..resample.pixmap import pixel_map
+from ..resample.driver import group_id as resample_group_id
+from ..resample.grid import OutputGrid, build_grid
+from ..resample.pixmap import footprint, parse_s_region, pixel_map
 from ..stpipe import naming
 from ..stpipe.params import Param
 from ..stpipe.step import Step
@@ -204,77 +207,92 @@ class OutlierDetectionStep(Step):
                                                 or item.data.ndim != 2):
                 raise input_error(item.meta.filename or "<model>",
                                   "outlier_detection (imaging) needs 2-D images")
-            if not isinstance(item, DataModel) and not Path(item).is_file():
+            if not isinstance(item, DataModel | Exposure) and not Path(item).is_file():
                 raise input_error(item, "no such file")
+        exposures = as_exposures(items, in_memory=self.in_memory)
         if len(items) < 2:
             self.log.warning("Input has %d exposure(s); outlier detection skipped",
                              len(items))
             self._status = "SKIPPED"
-            return [self._own(i) for i in items]
-        tmp = None
-        keep_singles = self.save_intermediate_results
-        single_dir = self._output_dir() or "."
+            return results_like(input, exposures)
         if self._output_dir():
             Path(self._output_dir()).mkdir(parents=True, exist_ok=True)
-        if not self.in_memory and not keep_singles:
-            tmp = tempfile.mkdtemp(prefix="webbflow_outlier_", dir=self._output_dir())
-            single_dir = tmp
-        try:
-            if self.resample_data:
-                median, median_wcs = self._median_resampled(items, single_dir)
-            else:
-                median, median_wcs = self._median_direct(items), None
-            if self.save_intermediate_results:
-                self._save_median(median, median_wcs, items[0])
-            return [self._flag_one(item, median, median_wcs, snr, scale) for item in items]
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+        if self.resample_data:
+            median, median_wcs = self._median_resampled(exposures)
+        else:
+            median, median_wcs = self._median_direct(exposures), None
+        if self.save_intermediate_results:
+            self._save_median(median, median_wcs, exposures[0])
+        for e in exposures:  # one exposure's pixels at a time
+            self._flag_one(e, median, median_wcs, snr, scale)
+        if all(isinstance(i, Exposure) for i in items):
+            return exposures
+        if not self.in_memory and not any(isinstance(i, DataModel) for i in items):
+            return [e.path for e in exposures]  # the crf files
+        return [e.result() for e in exposures]
 
-    def _own(self, item: Any) -> Any:
-        return item if isinstance(item, DataModel) else open_model(item)
+    def _grid(self, exposures: list[Exposure]) -> OutputGrid:
+        """The common grid of the resampled singles (the resample step's default grid)."""
+        feet = []
+        for e in exposures:
+            if e.meta.wcs is None:
+                raise input_error(e.name, "no WCS (meta.wcs): run assign_wcs first")
+            fp = parse_s_region(e.meta.wcsinfo.s_region)
+            feet.append(fp if fp is not None else footprint(e.meta.wcs, e.shape))
+        first = exposures[0]
+        g = GridOptions()
+        return build_grid(feet, first.meta.wcs, first.shape, first.meta.wcsinfo.to_flat_dict(),
+                          pixel_scale_ratio=g.pixel_scale_ratio, max_pixels=g.max_pixels)
 
-    def _median_resampled(self, items: list[Any], single_dir: str
-                          ) -> tuple[np.ndarray, Any]:
+    def _median_resampled(self, exposures: list[Exposure]) -> tuple[np.ndarray, Any]:
+        """Drizzle each exposure group alone onto the common grid (pixels below ``maskpt`` x
+        its clipped mean weight set to NaN), stack, median by row blocks.
+
+        The stack lives in memory (``in_memory``) or in one raw float32 file in a temporary
+        directory written and read with plain file I/O (no memory map, so the resident
+        memory holds one single and one row block, whatever the number of exposures).
+        """
         options = DrizzleOptions(self.pixfrac, self.kernel, self.fillval, self.weight_type,
                                  self.good_bits, enable_ctx=False, enable_var=False,
                                  report_var=False, compute_err=None,
                                  pixmap_stepsize=self.pixmap_stepsize,
                                  pixmap_order=self.pixmap_order)
-        in_memory = self.in_memory and not self.save_intermediate_results
-        singles = resample_inputs(items, options, GridOptions(), single=True,
-                                  in_memory=in_memory, output_dir=single_dir)
-        thresholds = []
-        median_wcs = None
-        for single in singles:
-            if isinstance(single, DataModel):
-                wht = single.wht
-                median_wcs = median_wcs or single.meta.wcs
-            else:
-                from astropy.io import fits
+        grid = self._grid(exposures)
+        groups: dict[str, list[Exposure]] = {}
+        for e in exposures:
+            groups.setdefault(resample_group_id(e, e.name), []).append(e)
+        stack = _Stack(len(groups), grid.shape, self.in_memory, self._output_dir())
+        try:
+            for k, members in enumerate(groups.values()):
+                models = [e.open() for e in members]
+                single = resample_inputs(models, options, grid=OutputGrid(
+                    grid.wcs, grid.shape, grid.pixel_scale, grid.pixel_scale_ratio),
+                    single=True, in_memory=True)[0]
+                del models
+                if self.save_intermediate_results:
+                    single.save(Path(self._output_dir() or ".") / single.meta.filename)
+                sci = np.array(single.data, dtype=np.float32)
+                wht = np.asarray(single.wht, dtype=np.float32)
+                K.mask_low_weight(sci, wht, np.float32(weight_threshold(wht, self.maskpt)))
+                stack.put(k, sci)
+                del single, sci, wht
+            self.log.info("Median of %d resampled images", len(groups))
+            return stack.median(), grid.wcs
+        finally:
+            stack.close()
 
-                with fits.open(single, memmap=True) as hdul:
-                    wht = np.array(hdul["WHT"].data, dtype=np.float32)
-                if median_wcs is None:
-                    median_wcs = open_model(single).meta.wcs
-            thresholds.append(weight_threshold(wht, self.maskpt))
-            del wht
-        self.log.info("Median of %d resampled images", len(singles))
-        return median_of_singles(singles, thresholds), median_wcs
-
-    def _median_direct(self, items: list[Any]) -> np.ndarray:
+    def _median_direct(self, exposures: list[Exposure]) -> np.ndarray:
         """Median of inputs already on one grid (``resample_data=False``)."""
         bad = bad_bits(self.good_bits)
         stack = []
         thresholds = []
-        for item in items:
-            model = self._own(item)
+        for e in exposures:
+            model = e.open()
             w = self._weight(model, bad)
             thresholds.append(weight_threshold(w, self.maskpt))
             stack.append(ImageModel(model.data.copy(), wht=w))
             if stack[0].data.shape != model.data.shape:
-                raise input_error(model.meta.filename or "<model>",
-                                  "resample_data=False needs inputs of one shape")
+                raise input_error(e.name, "resample_data=False needs inputs of one shape")
         return median_of_singles(stack, thresholds)
 
     def _weight(self, model: ImageModel, bad: int) -> np.ndarray:
@@ -287,13 +305,14 @@ class OutlierDetectionStep(Step):
             w = np.where(ok, float(t or 1.0), 0.0)
         return w.astype(np.float32)
 
-    def _flag_one(self, item: Any, median: np.ndarray, median_wcs: Any,
-                  snr: tuple[float, float], scale: tuple[float, float]) -> Any:
-        model = self._own(item)
+    def _flag_one(self, e: Exposure, median: np.ndarray, median_wcs: Any,
+                  snr: tuple[float, float], scale: tuple[float, float]) -> None:
+        """Blot the median to ``e``, flag it; a file-backed exposure is written once as
+        ``<root>_crf.fits`` (output_dir) and then backed by that file."""
+        model = e.open()
         if median_wcs is not None:
             if model.meta.wcs is None:
-                raise input_error(model.meta.filename or "<model>",
-                                  "no WCS (meta.wcs): run assign_wcs first")
+                raise input_error(e.name, "no WCS (meta.wcs): run assign_wcs first")
             pixmap = pixel_map(model.meta.wcs, median_wcs, model.data.shape,
                                self.pixmap_stepsize, self.pixmap_order)
             blot = np.empty(model.data.shape, dtype=np.float32)
@@ -304,20 +323,17 @@ class OutlierDetectionStep(Step):
         if self.save_intermediate_results:
             bm = ImageModel(blot.astype(np.float32))
             bm.meta.wcs = model.meta.wcs
-            bm.save(naming.product_name(model.meta.filename or "exposure.fits", "blot",
-                                        ".fits", self._output_dir()))
+            bm.save(naming.product_name(e.name, "blot", ".fits", self._output_dir()))
         count = flag_model(model, blot, snr, scale, self.backg, self.grow)
-        self.log.info("%s: %d pixels marked as outliers", model.meta.filename, count)
+        self.log.info("%s: %d pixels marked as outliers", e.name, count)
         model.meta.cal_step.outlier_detection = "COMPLETE"
-        if self.in_memory:
-            return model
-        path = naming.product_name(model.meta.filename or "exposure.fits", "crf", ".fits",
-                                   self._output_dir())
-        return model.save(path)
+        if e.in_memory:
+            return
+        e.adopt(model, model.save(naming.product_name(e.name, "crf", ".fits",
+                                                      self._output_dir())))
 
-    def _save_median(self, median: np.ndarray, wcs: Any, first: Any) -> None:
-        name = getattr(self.parent, "product_name", None) or (
-            first.meta.filename if isinstance(first, DataModel) else Path(first).name)
+    def _save_median(self, median: np.ndarray, wcs: Any, first: Exposure) -> None:
+        name = getattr(self.parent, "product_name", None) or first.name
         out = ImageModel(median)
         out.meta.wcs = wcs
         out.save(naming.product_name(name if name.endswith(".fits") else f"{name}.fits",
@@ -327,8 +343,62 @@ class OutlierDetectionStep(Step):
         """Each exposure as ``<root>_crf.fits`` (as officially), not ``<root>_<i>_crf``."""
         paths = []
         for model in (result if isinstance(result, list) else [result]):
+            if isinstance(model, Exposure):
+                if model.in_memory:
+                    model = model.open()
+                elif Path(model.path).name == naming.product_name(
+                        model.name, self.suffix or "crf", ".fits"):
+                    continue  # already written as this product
+                else:
+                    model = model.open()
             if isinstance(model, DataModel):
                 paths.append(model.save(naming.product_name(
                     model.meta.filename or "exposure.fits", self.suffix or "crf", ".fits",
                     self._output_dir())))
         return paths
+
+
+class _Stack:
+    """(n, ny, nx) float32 images, in memory or in a raw file; NaN-median by row blocks."""
+
+    def __init__(self, n: int, shape: tuple[int, int], in_memory: bool,
+                 directory: str | None) -> None:
+        self.n, (self.ny, self.nx) = n, shape
+        self._mem = np.empty((n, *shape), dtype=np.float32) if in_memory else None
+        self._dir = None if in_memory else tempfile.mkdtemp(prefix="webbflow_outlier_",
+                                                            dir=directory)
+        self._fd = None
+        if self._dir is not None:
+            self._fd = os.open(os.path.join(self._dir, "singles.f32"),
+                               os.O_RDWR | os.O_CREAT, 0o600)
+
+    def put(self, k: int, image: np.ndarray) -> None:
+        if self._mem is not None:
+            self._mem[k] = image
+        else:
+            os.pwrite(self._fd, np.ascontiguousarray(image, dtype=np.float32).tobytes(),
+                      k * self.ny * self.nx * 4)
+
+    def median(self, buffer_bytes: int = _MEDIAN_BUFFER) -> np.ndarray:
+        n, ny, nx = self.n, self.ny, self.nx
+        rows = max(1, min(ny, buffer_bytes // max(1, 4 * n * nx)))
+        median = np.empty((ny, nx), dtype=np.float32)
+        buf = np.empty((n, rows, nx), dtype=np.float32)
+        for r0 in range(0, ny, rows):
+            m = min(ny, r0 + rows) - r0
+            if self._mem is not None:
+                block = self._mem[:, r0:r0 + m]
+            else:
+                for k in range(n):
+                    raw = os.pread(self._fd, m * nx * 4, (k * ny + r0) * nx * 4)
+                    buf[k, :m] = np.frombuffer(raw, dtype=np.float32).reshape(m, nx)
+                block = buf[:, :m]
+            K.nanmedian_stack(block, median[r0:r0 + m])
+        return median
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)

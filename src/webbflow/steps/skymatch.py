@@ -31,22 +31,21 @@ weighted least-squares problem on the overlap graph (weights: overlap pixel coun
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from ..datamodels import DataModel, ImageModel
-from ..datamodels import open as open_model
+from ..align.exposure import Exposure, as_exposures, results_like
+from ..datamodels import DataModel
 from ..datamodels.dqflags import interpret_bit_flags
 from ..errors import ParameterError, input_error
 from ..kernels import match as kmatch
 from ..stpipe import naming
 from ..stpipe.params import Param
 from ..stpipe.step import Step
-from .tweakreg import load_models
 
 __all__ = ["SkyMatchStep", "bad_pixel_bits"]
 
@@ -112,52 +111,28 @@ class SkyMatchStep(Step):
 
     def process(self, model: Any) -> list[Any]:
         items = list(model) if isinstance(model, list | tuple) else [model]
-        if not self.in_memory and items and not any(isinstance(i, DataModel) for i in items):
-            return self._process_paths([str(i) for i in items])
-        models = load_models(model)
-        for m in models:
-            self._check(m)
+        streamed = (not self.in_memory and bool(items)
+                    and all(isinstance(i, str | os.PathLike) for i in items))
+        exposures = as_exposures(items, in_memory=not streamed)
         self._bad_bits = bad_pixel_bits(self.dqbits)
-        levels = self._levels(models, lambda i: models[i])
-        for m, level in zip(models, levels, strict=True):
-            self._apply(m, level)
-        return models
+        levels = self._levels(exposures, lambda i: exposures[i].open())
+        for e, level in zip(exposures, levels, strict=True):
+            self._apply(e, level)
+        if streamed:
+            return self._write(exposures)
+        return results_like(model, exposures)
 
-    def _process_paths(self, paths: list[str]) -> list[str]:
-        """``in_memory=False`` with paths: one exposure in memory at a time (a pass for the
-        WCSs, one for the statistics, one writing ``<root>_skymatch.fits``); returns the
-        written paths."""
-        heads = []
-        for path in paths:
-            if not Path(path).is_file():
-                raise input_error(path, "no such file")
-            m = open_model(path)
-            self._check(m)
-            heads.append(SimpleNamespace(
-                meta=SimpleNamespace(wcs=m.meta.wcs, filename=m.meta.filename or
-                                     Path(path).name),
-                data=SimpleNamespace(shape=m.data.shape)))
-            del m
-        self._bad_bits = bad_pixel_bits(self.dqbits)
-        levels = self._levels(heads, lambda i: open_model(paths[i]))
+    def _write(self, exposures: list[Exposure]) -> list[str]:
+        """``in_memory=False`` with paths: each exposure written (one in memory at a time)
+        as ``<root>_skymatch.fits``; returns the paths."""
         out_dir = self.work_dir or self._output_dir()
         if out_dir:
             Path(out_dir).mkdir(parents=True, exist_ok=True)
         written = []
-        for path, level in zip(paths, levels, strict=True):
-            m = open_model(path)
-            self._apply(m, level)
-            m.meta.cal_step.skymatch = "COMPLETE"
-            written.append(str(m.save(naming.product_name(
-                m.meta.filename or Path(path).name, "skymatch", ".fits", out_dir))))
-            del m
+        for e in exposures:
+            e.meta.cal_step.skymatch = "COMPLETE"
+            written.append(e.save(naming.product_name(e.name, "skymatch", ".fits", out_dir)))
         return written
-
-    def _check(self, m: DataModel) -> None:
-        if not isinstance(m, ImageModel):
-            raise input_error(m.meta.filename or "<model>",
-                              f"{self.name} needs cal images (ImageModel), got "
-                              f"{type(m).__name__}")
 
     def _levels(self, heads: list[Any], load: Callable[[int], DataModel]) -> list[float]:
         method = self.skymethod
@@ -170,23 +145,23 @@ class SkyMatchStep(Step):
                                   "(meta.wcs); run assign_wcs first")
         return self._compute(heads, load, method)
 
-    def _apply(self, m: DataModel, level: float) -> None:
+    def _apply(self, e: Exposure, level: float) -> None:
         """Record (and with ``subtract`` remove) ``level``; a previously subtracted level is
         added back first."""
-        old = self._restore(m)
+        old = self._restore(e)
         level = float(level) if np.isfinite(level) else 0.0
         if old:
-            m.data = (m.data + np.float32(old)).astype(np.float32)
+            e.subtract(-old)
         if self.subtract:
-            m.data = (m.data - np.float32(level)).astype(np.float32)
-        m.meta.background.level = level
-        m.meta.background.subtracted = bool(self.subtract)
-        m.meta.background.method = self.skymethod
-        self.log.info("Sky of %s: %.8g (%s)", m.meta.filename, level,
+            e.subtract(level)
+        e.meta.background.level = level
+        e.meta.background.subtracted = bool(self.subtract)
+        e.meta.background.method = self.skymethod
+        self.log.info("Sky of %s: %.8g (%s)", e.name, level,
                       "subtracted" if self.subtract else "not subtracted")
 
     # ------------------------------------------------------------------ helpers
-    def _restore(self, m: DataModel) -> float:
+    def _restore(self, m: Exposure) -> float:
         """The previously subtracted level (0 if none); the data are not touched yet."""
         if m.meta.background.subtracted and m.meta.background.level is not None:
             return float(m.meta.background.level)
@@ -319,7 +294,7 @@ class _Grid:
         m0 = models[0]
         from ..align.wcs_correction import pixel_scale
 
-        self.cell = CELL_PIXELS * pixel_scale(m0.meta.wcs, m0.data.shape) / 3600.0  # deg
+        self.cell = CELL_PIXELS * pixel_scale(m0.meta.wcs, m0.shape) / 3600.0  # deg
         pxy = [self._plane(*p) for p in polys]
         allx = np.concatenate([p[0] for p in pxy])
         ally = np.concatenate([p[1] for p in pxy])
@@ -349,7 +324,7 @@ class _Grid:
 
     def cells_of(self, m: DataModel) -> tuple[np.ndarray, np.ndarray]:
         """Grid cell (row, column) of every pixel of ``m`` (-1 outside the grid)."""
-        ny, nx = m.data.shape
+        ny, nx = m.shape
         xs = np.unique(np.r_[np.arange(0, nx, WCS_STEP), nx - 1]).astype(float)
         ys = np.unique(np.r_[np.arange(0, ny, WCS_STEP), ny - 1]).astype(float)
         gx, gy = np.meshgrid(xs, ys)
@@ -367,7 +342,7 @@ class _Grid:
 
 def _footprint_sky(m: DataModel) -> tuple[np.ndarray, np.ndarray]:
     """(RA, Dec) deg of points along the edges of the image (pixel edges), in order."""
-    ny, nx = m.data.shape
+    ny, nx = m.shape
     t = np.linspace(0.0, 1.0, EDGE_POINTS, endpoint=False)
     x0, x1, y0, y1 = -0.5, nx - 0.5, -0.5, ny - 0.5
     xs = np.concatenate([x0 + t * (x1 - x0), np.full_like(t, x1), x1 - t * (x1 - x0),

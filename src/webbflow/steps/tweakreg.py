@@ -34,8 +34,9 @@ from astropy.table import Table
 
 from ..align import catalogs as cats
 from ..align import solver
+from ..align.exposure import Exposure, as_exposures, results_like
 from ..align.wcs_correction import frame_to_world, update_fits_wcsinfo
-from ..datamodels import DataModel, ImageModel
+from ..datamodels import DataModel
 from ..datamodels import open as open_model
 from ..datamodels.dqflags import PIXEL
 from ..errors import InputError, ParameterError, input_error
@@ -123,12 +124,12 @@ def _spec() -> dict[str, Param]:
         "sip_inv_degree": P("integer", None, "Degree for inverse SIP fit, None: best",
                             min=1, max=6),
         "sip_npoints": P("integer", 12, "Number of points for SIP", min=3),
-        "in_memory": P("boolean", True, "Accepted for compatibility (models are kept in "
-                       "memory)"),
+        "in_memory": P("boolean", True, "Keep file inputs in memory (False: their pixels "
+                       "are read one exposure at a time)"),
     }
 
 
-def group_id(model: DataModel) -> str:
+def group_id(model: DataModel | Exposure) -> str:
     """Exposure group id (``jw<prog><obs><visit>_<vgrp><seq><act>_<expnum>``); the file name
     when those keywords are absent."""
     vals = [model.meta.get(k) for k in GROUP_KEYS]
@@ -154,14 +155,14 @@ class TweakRegStep(Step):
     class_alias = "tweakreg"
     spec = _spec()
 
-    def process(self, model: Any) -> list[DataModel]:
-        models = load_models(model)
-        if not models:
+    def process(self, model: Any) -> list[Any]:
+        exposures = as_exposures(model, self.in_memory)
+        if not exposures:
             raise InputError(f"{self.name}: the input contains no image")
-        for m in models:
-            self._check_model(m)
+        for e in exposures:
+            self._check_model(e)
         self._check_params()
-        groups = {group_id(m) for m in models}
+        groups = {group_id(e) for e in exposures}
         refcat_path = (self.abs_refcat or "").strip()
         if refcat_path.lower() in ("none", ""):
             refcat_path = ""
@@ -170,26 +171,28 @@ class TweakRegStep(Step):
         elif not self.save_catalogs and len(groups) == 1:
             self.log.warning("At least two exposures are required for image alignment.")
             self.log.warning("Nothing to do. Skipping 'TweakRegStep'...")
-            return self.skip_step(models, "a single exposure group and no reference catalog")
-        entries = [self._entry(m) for m in models]
+            return self.skip_step(results_like(model, exposures),
+                                  "a single exposure group and no reference catalog")
+        entries = [self._entry(e) for e in exposures]  # one exposure's pixels at a time
         self.log.info("Number of image groups to be aligned: %d.", len(groups))
         relative_ok = False
         if len(groups) > 1:
             relative_ok = self._relative(entries)
         if refcat_path:
             if not self._absolute(entries, refcat_path):
-                return self.skip_step(models, "alignment to the reference catalog failed")
+                return self.skip_step(results_like(model, exposures),
+                                      "alignment to the reference catalog failed")
         elif not relative_ok:
-            return self.skip_step(models, "relative alignment failed")
-        for m, e in zip(models, entries, strict=True):
+            return self.skip_step(results_like(model, exposures), "relative alignment failed")
+        for exp, e in zip(exposures, entries, strict=True):
             if e.fit_info.get("status") != "SUCCESS":
                 continue
             if refcat_path:
                 e.wcs.name = f"FIT-LVL3-{refcat_path}"
-            m.meta.wcs = e.wcs
+            exp.meta.wcs = e.wcs
             if self.sip_approx:
                 try:
-                    update_fits_wcsinfo(m, max_pix_error=self.sip_max_pix_error,
+                    update_fits_wcsinfo(exp, max_pix_error=self.sip_max_pix_error,
                                         degree=self.sip_degree,
                                         max_inv_pix_error=self.sip_max_inv_pix_error,
                                         inv_degree=self.sip_inv_degree,
@@ -197,14 +200,11 @@ class TweakRegStep(Step):
                 except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
                     self.log.warning("Failed to update 'meta.wcsinfo' with FITS SIP "
                                      "approximation: %s", exc)
-        return models
+        return results_like(model, exposures)
 
     # ------------------------------------------------------------------ checks
-    def _check_model(self, m: DataModel) -> None:
-        name = m.meta.filename or "<model>"
-        if not isinstance(m, ImageModel):
-            raise input_error(name, f"{self.name} needs cal images (ImageModel), got "
-                                    f"{type(m).__name__}")
+    def _check_model(self, m: Exposure) -> None:
+        name = m.name
         if m.meta.wcs is None:
             raise input_error(name, f"{self.name} needs a WCS (meta.wcs); run assign_wcs "
                                     "first")
@@ -224,9 +224,9 @@ class TweakRegStep(Step):
             raise input_error(path, f"{self.name}.abs_refcat: no such catalog file")
 
     # ------------------------------------------------------------------ catalogs
-    def _entry(self, m: DataModel) -> solver.Entry:
+    def _entry(self, m: Exposure) -> solver.Entry:
         table = self._catalog(m)
-        ny, nx = m.data.shape
+        ny, nx = m.shape
         x = np.asarray(table["x"], dtype=float) if len(table) else np.zeros(0)
         y = np.asarray(table["y"], dtype=float) if len(table) else np.zeros(0)
         inside = (x >= -0.5) & (x <= nx - 0.5) & (y >= -0.5) & (y <= ny - 0.5)
@@ -236,23 +236,25 @@ class TweakRegStep(Step):
             self.log.warning("No sources found in %s.", name)
         else:
             self.log.info("Detected %d sources in %s.", x.size, name)
-        v2ref, v3ref = _tangent_point(m)
+        v2ref, v3ref = _tangent_point(m.meta, m.shape)
         return solver.Entry(name=name, group=group_id(m), wcs=m.meta.wcs, shape=(ny, nx),
                             x=x, y=y, v2ref=v2ref, v3ref=v3ref)
 
-    def _catalog(self, m: DataModel) -> Table:
+    def _catalog(self, m: Exposure) -> Table:
         user = self._user_catalog(m)
         if user is not None:
             self.log.info("Using user-provided input catalog '%s'", user)
             return cats.read_user_catalog(user)
         bad = PIXEL["DO_NOT_USE"]
-        table = cats.make_catalog(m, cats.FinderParams.from_step(self), bad)
+        pixels = m.open()  # released on return (a file-backed exposure is read afresh)
+        table = cats.make_catalog(pixels, cats.FinderParams.from_step(self), bad)
+        del pixels
         if self.save_catalogs:
             m.meta.tweakreg_catalog = self._write_catalog(table, str(m.meta.filename or
                                                                      "image.fits"))
         return table
 
-    def _user_catalog(self, m: DataModel) -> str | None:
+    def _user_catalog(self, m: Exposure) -> str | None:
         if not self.use_custom_catalogs:
             return None
         name = Path(str(m.meta.filename or "")).name
@@ -345,14 +347,14 @@ class TweakRegStep(Step):
         return any(e.fit_info.get("status") == "SUCCESS" for e in entries)
 
 
-def _tangent_point(m: DataModel) -> tuple[float, float]:
+def _tangent_point(meta: Any, shape: tuple[int, int]) -> tuple[float, float]:
     """(V2_REF, V3_REF) arcsec, or the pre-world frame position of the image centre."""
-    v2 = m.meta.get("wcsinfo.v2_ref")
-    v3 = m.meta.get("wcsinfo.v3_ref")
+    v2 = meta.get("wcsinfo.v2_ref")
+    v3 = meta.get("wcsinfo.v3_ref")
     if v2 is not None and v3 is not None:
         return float(v2), float(v3)
-    wcs = m.meta.wcs
-    ny, nx = m.data.shape
+    wcs = meta.wcs
+    ny, nx = shape
     ra, dec = wcs((nx - 1) / 2.0, (ny - 1) / 2.0, with_bounding_box=False)
     a, b = frame_to_world(wcs).inverse(ra, dec)
     return float(a), float(b)
