@@ -122,3 +122,28 @@ def test_crds_version_is_the_library_version():
     import crds
 
     assert crds_version() == crds.__version__
+
+
+def test_one_selection_per_reftype_whatever_the_steps_record(crds_cache, monkeypatch):
+    """Status and R_* keywords change between steps; the answer is reused (one crds call)."""
+    from webbflow.references import crds_select
+
+    calls = []
+    real = crds_select._select
+    monkeypatch.setattr(crds_select, "_select",
+                        lambda *a: calls.append(a[1]) or real(*a))
+    model = science()
+    first = get_reference(model, "mask")
+    model.meta.cal_step.dq_init = "COMPLETE"
+    model.meta.ref_file.mask.name = "crds://x.fits"
+    assert get_reference(model, "mask") == first
+    assert calls == ["mask"]
+    model.meta.subarray.name = "SUB640"  # a selection keyword: asked again
+    get_reference(model, "mask")
+    assert calls == ["mask", "mask"]
+
+
+def test_crds_version_without_importing_crds_when_uncached():
+    import importlib.metadata
+
+    assert crds_version() == importlib.metadata.version("crds")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
+import importlib.metadata
 import logging
 import os
 from collections.abc import Iterator
@@ -71,11 +73,18 @@ def _forget() -> None:
     crds_utils.clear_function_caches()
 
 
+@functools.cache
 def crds_version() -> str:
-    """Version of the installed ``crds`` library (recorded as CRDS_VER)."""
-    crds = crds_library()
+    """Version of the installed ``crds`` library (recorded as CRDS_VER).
 
-    return str(crds.__version__)
+    Read from the package metadata: importing ``crds`` costs about a second, which a run with
+    every reference overridden never needs to pay.
+    """
+    try:
+        return importlib.metadata.version("crds")
+    except importlib.metadata.PackageNotFoundError:
+        crds = crds_library()
+        return str(crds.__version__)
 
 
 def _local_mode() -> bool:
@@ -86,9 +95,9 @@ def _cache_dir() -> Path:
     path = os.environ.get("CRDS_PATH") or _CONFIG["crds_path"]
     if path:
         return Path(path)
-    from crds.core import config
-
-    return Path(config.get_crds_path())
+    # the crds library's own default (its documented environment), without importing it
+    path = os.environ.get("CRDS_PATH_SINGLE") or os.environ.get("CRDS_DEFAULT_CACHE")
+    return Path(path or "/grp/crds/cache")
 
 
 def context_in_use() -> str:
@@ -247,6 +256,17 @@ def _select(params: dict[str, str], reftype: str, context: str) -> str:
     return value
 
 
+#: metadata that steps change as an exposure goes through a pipeline and that no CRDS rule
+#: selects on: left out of the answer cache's key, so every step of a run reuses one answer
+_VOLATILE_PREFIXES = ("META.CAL_STEP.", "META.REF_FILE.")
+_VOLATILE_KEYS = frozenset(("META.FILENAME", "META.DATE", "META.CALIBRATION_SOFTWARE_VERSION"))
+
+
+def _selection_key(params: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in params.items()
+                        if k not in _VOLATILE_KEYS and not k.startswith(_VOLATILE_PREFIXES)))
+
+
 def get_reference(model: DataModel, reftype: str) -> str:
     """Local path of the best ``reftype`` reference for ``model``, or ``"N/A"``.
 
@@ -267,7 +287,7 @@ def get_reference(model: DataModel, reftype: str) -> str:
     reftype = reftype.lower()
     context = context_in_use()
     params = model.crds_parameters()
-    key = (context, tuple(sorted(params.items())), reftype)
+    key = (context, _selection_key(params), reftype)
     if key not in _ANSWERS:
         _ANSWERS[key] = _select(params, reftype, context)
     return _ANSWERS[key]
