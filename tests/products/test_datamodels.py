@@ -174,3 +174,15 @@ def test_a_killed_write_leaves_only_a_fixed_part_file_that_the_next_save_replace
     path = _science(dm.ImageModel((2, 2))).save(tmp_path / "x_rate.fits")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x_rate.fits"]
     assert dm.open(path).data.shape == (2, 2)
+
+
+def test_dq_def_standard_bits_keep_only_defined_bits_and_leave_input():
+    """Standard bits (the usual reference): defined bits kept, undefined dropped, one pass."""
+    from webbflow.datamodels.dqflags import PIXEL, dq_from_def_table
+
+    table = np.array([(0, PIXEL["DO_NOT_USE"], "DO_NOT_USE"), (1, PIXEL["DEAD"], "DEAD")],
+                     dtype=[("BIT", "i4"), ("VALUE", "u4"), ("NAME", "S20")])
+    dq = np.array([[1, PIXEL["DEAD"] | 1, 2, PIXEL["DEAD"] | 4]], dtype=np.uint32)
+    out = dq_from_def_table(dq, table)
+    assert out.tolist() == [[1, PIXEL["DEAD"] | 1, 0, PIXEL["DEAD"]]]
+    assert dq.tolist() == [[1, PIXEL["DEAD"] | 1, 2, PIXEL["DEAD"] | 4]]

@@ -97,7 +97,7 @@ def dq_from_def_table(dq: np.ndarray, dq_def: np.ndarray | None) -> np.ndarray:
         return dq
     names = {n.upper() for n in dq_def.dtype.names}
     value_field = "VALUE" if "VALUE" in names else "BIT"
-    out = np.zeros_like(dq)
+    pairs = []
     for row in dq_def:
         raw = int(row[value_field]) if value_field == "VALUE" else 1 << int(row[value_field])
         name = row["NAME"]
@@ -106,5 +106,14 @@ def dq_from_def_table(dq: np.ndarray, dq_def: np.ndarray | None) -> np.ndarray:
         std = PIXEL.get(name)
         if std is None or raw == 0:
             continue
+        pairs.append((raw, std))
+    if all(raw == std and raw & (raw - 1) == 0 for raw, std in pairs):
+        # standard bits already (the usual case): keep the defined ones, one pass
+        keep = 0
+        for raw, _ in pairs:
+            keep |= raw
+        return np.bitwise_and(dq, np.uint32(keep), out=dq)
+    out = np.zeros_like(dq)
+    for raw, std in pairs:
         out[(dq & np.uint32(raw)) != 0] |= np.uint32(std)
     return out
