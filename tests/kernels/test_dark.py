@@ -94,3 +94,15 @@ def test_miri_per_integration_dark_and_last_int_reused():
         data, np.zeros((2, 2), np.uint32), dark, ddq, nframes=1, groupgap=0, int_start=4
     )
     assert (seg.data == -20.0).all()
+
+
+def test_miri_4d_dark_dq_is_ored_into_pixeldq():
+    """MIRI darks carry DQ (dark_nints, 1, ny, nx) (or SCI-shaped): every plane counts."""
+    data = np.full((1, 3, 4, 5), 100.0, np.float32)
+    dark = np.ones((2, 3, 4, 5), np.float32)
+    ddq = np.zeros((2, 1, 4, 5), np.uint32)
+    ddq[0, 0, 1, 2], ddq[1, 0, 3, 4] = 2048, 4096
+    res = subtract_dark(data, np.zeros((4, 5), np.uint32), dark, ddq, nframes=1, groupgap=0)
+    assert res.applied and res.pixeldq[1, 2] == 2048 and res.pixeldq[3, 4] == 4096
+    assert res.pixeldq.sum() == 2048 + 4096
+    np.testing.assert_array_equal(res.data, np.full((1, 3, 4, 5), 99.0, np.float32))

@@ -161,8 +161,8 @@ def subtract_dark(
     pixeldq : (ny, nx) uint32
     dark : (dark_ngroups, ny, nx) or (dark_nints, dark_ngroups, ny, nx) float, DN
         Dark reference already cut to the science subarray.
-    dark_dq : (ny, nx) or (dark_nints, ny, nx) uint32
-        Dark reference DQ (OR-ed over integrations when 3-D).
+    dark_dq : (ny, nx), (dark_nints, ny, nx) or (dark_nints, n, ny, nx) uint32
+        Dark reference DQ (OR-ed over the leading axes: the MIRI layout is 4-D).
     nframes, groupgap : int
         Science NFRAMES, GROUPGAP.
     dark_nframes, dark_groupgap : int
@@ -189,8 +189,8 @@ def subtract_dark(
     if d4.ndim != 4 or d4.shape[2:] != (ny, nx):
         raise ValueError(f"dark shape {d.shape} does not match science {(ny, nx)}")
     ddq = np.asarray(dark_dq, dtype=np.uint32)
-    if ddq.ndim == 3:
-        ddq = np.bitwise_or.reduce(ddq, axis=0)
+    if ddq.ndim > 2:  # MIRI: (dark_nints, 1 or ngroups, ny, nx), OR-ed over the planes
+        ddq = np.bitwise_or.reduce(ddq.reshape(-1, *ddq.shape[-2:]), axis=0)
     if ddq.shape != (ny, nx) or pixeldq.shape != (ny, nx):
         raise ValueError("dark_dq/pixeldq do not match the science (ny, nx)")
 
