@@ -3,7 +3,7 @@
 Plain script (see bench/README.md)::
 
     /tmp/venv/bin/python bench/image3_bench.py [--out DIR] [--subarray FULL|SUB640]
-        [--ns 4,8,16] [--oracle-venv DIR] [--no-official]
+        [--ns 4,8,16] [--oracle-venv DIR] [--no-official] [--no-warm]
 
 Demo NIRCam exposures (``webbflow.demo.generate_demo``, max(ns) dither positions) are run
 once through ``strun calwebb_detector1`` and ``strun calwebb_image2`` (every reference by
@@ -33,6 +33,8 @@ from proctree import run_measured  # noqa: E402
 GB = 1e9
 TARGET_SPEED = 5.0
 _DONE = re.compile(r"Step calwebb_image[23] done \(([0-9.]+) s\)")
+_STEP = re.compile(r"^(\S+ \S+) - \S+ - INFO - Step (\w+) (running|done)")
+STEPS = ("tweakreg", "skymatch", "outlier_detection", "resample", "source_catalog")
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Row:
     process_s: float
     call_s: float
     rss_gb: float
+    load: float = float("nan")
+    steps: dict | None = None
 
 
 def strun(pipeline: str, inp: Path, out: Path, refs: dict[str, str], *extra: str):
@@ -65,6 +69,24 @@ def strun(pipeline: str, inp: Path, out: Path, refs: dict[str, str], *extra: str
 def call_seconds(log: Path) -> float:
     found = _DONE.findall(log.read_text(errors="replace"))
     return float(found[-1]) if found else float("nan")
+
+
+def step_seconds(log: Path) -> dict[str, float]:
+    """Seconds per stage-3 step from a log's 'running'/'done' timestamps (either side)."""
+    from datetime import datetime
+
+    start: dict[str, datetime] = {}
+    out: dict[str, float] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        m = _STEP.match(line)
+        if not m or m.group(2) not in STEPS:
+            continue
+        t = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
+        if m.group(3) == "running":
+            start[m.group(2)] = t
+        elif m.group(2) in start:
+            out[m.group(2)] = (t - start.pop(m.group(2))).total_seconds()
+    return out
 
 
 def make_cal(work: Path, subarray: str, n: int) -> tuple[list[Path], object, dict[str, str]]:
@@ -101,33 +123,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ns", default="4,8,16")
     ap.add_argument("--oracle-venv", default=None)
     ap.add_argument("--no-official", action="store_true")
+    ap.add_argument("--no-warm", action="store_true")
     args = ap.parse_args(argv)
     work = args.out or Path(tempfile.mkdtemp(prefix="image3_bench_"))
     ns = [int(x) for x in args.ns.split(",")]
     cals, obs, refs = make_cal(work, args.subarray, max(ns))
     venv = None if args.no_official else ensure_oracle_env(args.oracle_venv)
     rows: list[Row] = []
+    if not args.no_warm:
+        asn = write_asn(cals[:min(ns)], work / "warm_image3_asn.json")
+        strun("calwebb_image3", asn, work / "warm", refs, "--in_memory=False")
     for n in ns:
         asn = write_asn(cals[:n], work / f"bench-n{n}_image3_asn.json")
         out = work / f"ours_n{n}"
         m = strun("calwebb_image3", asn, out, refs, "--in_memory=False")
-        rows.append(Row(args.subarray, "webbflow", n, m.wall_s,
-                        call_seconds(out / "calwebb_image3.log"), m.peak_rss / GB))
+        log = out / "calwebb_image3.log"
+        rows.append(Row(args.subarray, "webbflow", n, m.wall_s, call_seconds(log),
+                        m.peak_rss / GB, os.getloadavg()[0], step_seconds(log)))
         if venv is not None:
             run = run_official("image3", asn, work / f"official_n{n}", {"*": refs},
                                obs.crds_path, obs.context, venv_dir=venv)
+            olog = work / f"official_n{n}" / "official.log"
             rows.append(Row(args.subarray, "official", n, run.process_wall_s,
-                            run.call_wall_s, run.peak_rss / GB))
+                            run.call_wall_s, run.peak_rss / GB, os.getloadavg()[0],
+                            step_seconds(olog) if olog.exists() else None))
         print_table(rows)
     (work / "results.json").write_text(json.dumps([asdict(r) for r in rows], indent=1))
     return 0
 
 
 def print_table(rows: list[Row]) -> None:
-    print(f"\n{'case':<8} {'side':<9} {'N':>3} {'proc_s':>8} {'call_s':>8} {'rss_GB':>7}")
+    heads = "".join(f" {s[:8]:>8}" for s in STEPS)
+    print(f"\n{'case':<8} {'side':<9} {'N':>3} {'proc_s':>8} {'call_s':>8} {'rss_GB':>7} "
+          f"{'load':>5}{heads}")
     for r in rows:
+        per = "".join(f" {(r.steps or {}).get(s, float('nan')):8.1f}" for s in STEPS)
         print(f"{r.case:<8} {r.side:<9} {r.n:3d} {r.process_s:8.1f} {r.call_s:8.1f} "
-              f"{r.rss_gb:7.2f}")
+              f"{r.rss_gb:7.2f} {r.load:5.1f}{per}")
     by = {(r.side, r.n): r for r in rows}
     for (side, n), ours in by.items():
         off = by.get(("official", n))

@@ -124,3 +124,17 @@ def test_tangent_plane_correction_roundtrip():
     assert np.allclose(back, [125.0, -495.0], atol=1e-9)
     a0, b0 = corr(120.0, -500.0)
     assert abs(a0 - 120.1) < 1e-6 and abs(b0 + 500.2) < 1e-6
+
+
+def test_sky_stat_sorted_subsequence_equals_sky_stat_on_the_subset() -> None:
+    """skymatch sorts an image once: a sorted subsequence must give sky_stat's exact value."""
+    rng = np.random.default_rng(5)
+    values = rng.normal(1.0, 0.1, 20000)
+    values[::97] += 5.0  # sources to clip
+    subset = rng.random(values.size) < 0.4
+    order = np.argsort(values, kind="stable")
+    for stat in range(4):
+        want = km.sky_stat(values[subset], stat, np.nan, np.nan, 5, 4.0, 4.0, 0.1)
+        got = km.sky_stat_sorted(values[order][subset[order]], stat, 5, 4.0, 4.0, 0.1)
+        assert got == want
+    assert abs(want[0] - 1.0) < 0.01 and 7000 < want[1] < 8000

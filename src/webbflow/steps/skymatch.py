@@ -181,6 +181,25 @@ class SkyMatchStep(Step):
                                float(self.lsigma), float(self.usigma), float(self.binwidth))
         return float(v), int(n)
 
+    def _sorted_values(self, values: np.ndarray, cy: np.ndarray, cx: np.ndarray
+                       ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Values within ``lower``/``upper`` (finite) sorted ascending, with their cells."""
+        keep = np.isfinite(values)
+        if self.lower is not None:
+            keep &= values >= float(self.lower)
+        if self.upper is not None:
+            keep &= values <= float(self.upper)
+        values, cy, cx = values[keep], cy[keep], cx[keep]
+        order = np.argsort(values, kind="stable")
+        return values[order], (cy[order], cx[order])
+
+    def _stat_sorted(self, values: np.ndarray) -> tuple[float, int]:
+        v, n = kmatch.sky_stat_sorted(np.ascontiguousarray(values, dtype=np.float64),
+                                      kmatch.SKY_STATS[self.skystat], int(self.nclip),
+                                      float(self.lsigma), float(self.usigma),
+                                      float(self.binwidth))
+        return float(v), int(n)
+
     def _values(self, m: DataModel) -> np.ndarray:
         data = np.asarray(m.data, dtype=np.float64)
         if m.meta.background.subtracted and m.meta.background.level is not None:
@@ -228,13 +247,14 @@ class SkyMatchStep(Step):
                 continue
             cy, cx = grid.cells_of(m)
             inside = good & (cy >= 0) & (cx >= 0)
+            # the image's usable values sorted once; each overlap takes its (sorted)
+            # subsequence, so no sort per pair
+            values, cells = self._sorted_values(data[inside], cy[inside], cx[inside])
             for j in grid.neighbours(i):
-                cov = grid.cover[j]
-                sel = inside.copy()
-                sel[inside] = cov[cy[inside], cx[inside]]
+                sel = grid.cover[j][cells[0], cells[1]]
                 if sel.any():
-                    pair_sky[(i, j)] = self._stat(data[sel])
-            del m, data, good
+                    pair_sky[(i, j)] = self._stat_sorted(values[sel])
+            del m, data, good, values, cells
         if method == "local":
             return list(local)
         if method == "global":
