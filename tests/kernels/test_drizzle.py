@@ -194,3 +194,36 @@ def test_small_rotation_fast_path_matches_supersampling(angle, dx, dy):
             sci_w += wht
     _, wht, _, _ = _run(np.ones(shape), weight, pm, out_shape)
     np.testing.assert_allclose(wht, sci_w, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("pixfrac,angle", [(1.0, 0.8), (1.0, 30.0), (0.6, 3.0)])
+def test_band_count_does_not_change_a_bit(pixfrac, angle):
+    """The square kernel's output-row bands (one per thread) give the one-band answer
+    exactly, over several row chunks, with distortion, weights 0 and NaN map entries."""
+    from webbflow.kernels.drizzle import _CHUNK_ROWS, _drizzle_layers
+
+    rng = np.random.default_rng(11)
+    shape = (_CHUNK_ROWS * 2 + 37, 90)
+    pm = _pixmap(shape, dx=20.4, dy=15.2, angle=angle, scale=0.93, center=(45, 150))
+    pm[..., 1] += 1e-4 * (pm[..., 0] - 40.0) ** 2
+    pm[5, 7] = np.nan
+    data = rng.normal(1.0, 0.2, (4, *shape)).astype(np.float32)
+    weight = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+    weight[rng.random(shape) < 0.05] = 0.0
+    out_shape = (360, 260)
+    results = []
+    for nband in (1, 2, 5):
+        out = np.full((4, *out_shape), np.nan, dtype=np.float32)
+        wht = np.zeros((2, *out_shape), dtype=np.float32)
+        con = np.zeros((1, *out_shape), dtype=np.int32)
+        nmiss = _drizzle_layers(data, weight, pm, out, wht, np.array([0, 1, 1, 1]), con, 0,
+                                4, True, KERNELS["square"], pixfrac, 1.0, 1.0, 0,
+                                shape[1] - 1, 0, shape[0] - 1, nband)
+        results.append((out, wht, con, nmiss))
+    ref = results[0]
+    assert np.count_nonzero(ref[1][0]) > 0.9 * shape[0] * shape[1] * 0.93**-2 * 0.9
+    assert ref[3] >= 1  # the NaN map entry
+    for got in results[1:]:
+        for a, b in zip(got[:3], ref[:3]):
+            assert np.array_equal(a, b, equal_nan=True)
+        assert got[3] == ref[3]

@@ -38,8 +38,20 @@ Algorithm (Fruchter & Hook 2002, PASP 114, 144; the DrizzlePac handbook; as the 
   square roots of its variances). Each layer names a weight slot; layers of one slot share
   its weight image.
 
-Everything here is serial: the accumulation into one output pixel happens in input-pixel
-order, so results are bitwise identical whatever the numba thread count.
+Order and threads: the accumulation into one output pixel always happens in input-pixel
+order, so results are bitwise identical whatever the numba thread count. The square kernel
+(the default) runs in parallel without changing that order: input rows are taken in chunks
+of :data:`_CHUNK_ROWS`; the drop corners of a chunk are computed once (in parallel over rows;
+with pixfrac 1 neighbouring drops share their corners), then the output rows the chunk
+reaches are cut into one band per thread and each band applies, in input order, the part of
+every drop that falls in its rows (a drop straddling two bands has its overlaps computed by
+both, each depositing only its own rows). The other kernels run serially.
+
+Speed (square, pixfrac 1, scale ratio 1, SCI + 3 variance layers, one thread): about
+0.13-0.19 us per input pixel, 0.6 before the band rewrite (the deposit now reads the slot
+layout from two scalars instead of an array: a third of the time went there). Drops that
+reach beyond a 2x2 block of output pixels (large rotations, finer output grids) take the
+general per-pixel clipping and cost 2-3x more.
 """
 
 from __future__ import annotations
@@ -47,7 +59,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 
 __all__ = [
     "FLUX_CONSERVING",
@@ -251,6 +263,39 @@ def _deposit(ii, jj, dow, vals, out, wht, first, con, plane, bit, use_con):
 
 
 @njit(cache=True, inline="always")
+def _deposit2(ii, jj, dow, vals, out, wht, f1, nlay, con, plane, bit, use_con):
+    """:func:`_deposit` for one or two weight slots: layers ``[0, f1)`` use ``wht[0]``,
+    ``[f1, nlay)`` use ``wht[1]`` (same arithmetic)."""
+    if dow == 0.0:
+        return
+    if use_con:
+        con[plane, jj, ii] |= bit
+    vc = np.float64(wht[0, jj, ii])
+    total = vc + dow
+    if vc == 0.0:
+        for k in range(f1):
+            out[k, jj, ii] = vals[k]
+    else:
+        r = dow / total
+        for k in range(f1):
+            o = np.float64(out[k, jj, ii])
+            out[k, jj, ii] = o + r * (vals[k] - o)
+    wht[0, jj, ii] = total
+    if wht.shape[0] == 2:
+        vc = np.float64(wht[1, jj, ii])
+        total = vc + dow
+        if vc == 0.0:
+            for k in range(f1, nlay):
+                out[k, jj, ii] = vals[k]
+        else:
+            r = dow / total
+            for k in range(f1, nlay):
+                o = np.float64(out[k, jj, ii])
+                out[k, jj, ii] = o + r * (vals[k] - o)
+        wht[1, jj, ii] = total
+
+
+@njit(cache=True, inline="always")
 def _lanczos(u, order):
     if u == 0.0:
         return 1.0
@@ -260,9 +305,11 @@ def _lanczos(u, order):
     return order * math.sin(pu) * math.sin(pu / order) / (pu * pu)
 
 
-@njit(cache=True)
-def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_con,
-                   kernel, pixfrac, pscale_ratio, iscale, xmin, xmax, ymin, ymax):
+def drizzle_layers(data: np.ndarray, weight: np.ndarray, pixmap: np.ndarray,
+                   out: np.ndarray, wht: np.ndarray, slot: np.ndarray, con: np.ndarray,
+                   plane: int, bit: int, use_con: bool, kernel: int, pixfrac: float,
+                   pscale_ratio: float, iscale: float, xmin: int, xmax: int, ymin: int,
+                   ymax: int) -> int:
     """Drizzle ``data`` layers of one input onto the output arrays (in place).
 
     Parameters
@@ -302,6 +349,14 @@ def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_co
     int
         Number of input pixels in the range that contributed to no output pixel.
     """
+    return _drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_con,
+                           kernel, pixfrac, pscale_ratio, iscale, xmin, xmax, ymin, ymax,
+                           get_num_threads())
+
+
+@njit(cache=True)
+def _drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_con,
+                    kernel, pixfrac, pscale_ratio, iscale, xmin, xmax, ymin, ymax, nband):
     nlay = data.shape[0]
     ny_out, nx_out = out.shape[1], out.shape[2]
     nslot = wht.shape[0]
@@ -312,6 +367,9 @@ def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_co
         first[slot[k] + 1] = k + 1
     for s in range(1, nslot + 1):
         first[s] = max(first[s], first[s - 1])
+    if kernel == 0 and nslot <= 2:
+        return _square_parallel(data, weight, pixmap, out, wht, first, con, plane, bit,
+                                use_con, pixfrac, iscale, xmin, xmax, ymin, ymax, nband)
     vals = np.empty(nlay, dtype=np.float32)
     qx = np.empty(4)
     qy = np.empty(4)
@@ -465,6 +523,245 @@ def drizzle_layers(data, weight, pixmap, out, wht, slot, con, plane, bit, use_co
                                      use_con)
             if not hit:
                 nmiss += 1
+    return nmiss
+
+
+#: input rows per chunk of the parallel square-kernel path (corner buffers: ~(rows x nx x 16) B)
+_CHUNK_ROWS = 128
+
+
+@njit(cache=True, parallel=True)
+def _corner_chunk(pixmap, xmin, j0, nrow, dh, shared, crx, cry, qxs, qys, valid,
+                  weight, nx_out, ny_out, ylo, yhi):
+    """Drop corners of input rows ``j0 .. j0 + nrow - 1`` and each row's output y extent.
+
+    ``shared`` (pixfrac 1): corner rows ``j0 - 0.5 + r`` (r = 0..nrow) into ``crx/cry``;
+    else the four corners of each drop into ``qxs/qys[r, i - xmin, :]``. ``valid[r, i - xmin]``:
+    1 when the drop is drizzled (centre on the grid, non-zero weight, mapped corners, positive
+    area), 0 when it is skipped, 2 when it is a miss. ``ylo/yhi[r]``: the lowest and highest
+    output row any valid drop of the row can touch (ylo > yhi when none).
+    """
+    ncx = crx.shape[1]
+    if shared:
+        for r in prange(nrow + 1):
+            y = j0 - 0.5 + r
+            for k in range(ncx):
+                good, xo, yo = _interp(pixmap, xmin - 0.5 + k, y)
+                if good:
+                    crx[r, k] = xo
+                    cry[r, k] = yo
+                else:
+                    crx[r, k] = np.nan
+                    cry[r, k] = np.nan
+    nxr = ncx - 1
+    for r in prange(nrow):
+        j = j0 + r
+        lo_row = ny_out
+        hi_row = -1
+        for c in range(nxr):
+            i = xmin + c
+            cx0 = pixmap[j, i, 0]
+            cy0 = pixmap[j, i, 1]
+            if not (-0.5 <= cx0 <= nx_out - 0.5 and -0.5 <= cy0 <= ny_out - 0.5):
+                valid[r, c] = 2
+                continue
+            if weight[j, i] == 0.0:
+                valid[r, c] = 0
+                continue
+            if shared:
+                x0 = crx[r + 1, c]
+                x1 = crx[r + 1, c + 1]
+                x2 = crx[r, c + 1]
+                x3 = crx[r, c]
+                y0 = cry[r + 1, c]
+                y1 = cry[r + 1, c + 1]
+                y2 = cry[r, c + 1]
+                y3 = cry[r, c]
+                good = not (math.isnan(x0) or math.isnan(x1) or math.isnan(x2)
+                            or math.isnan(x3))
+            else:
+                good = True
+                x0 = x1 = x2 = x3 = y0 = y1 = y2 = y3 = 0.0
+                for q in range(4):
+                    cx = i - dh if (q == 0 or q == 3) else i + dh
+                    cy = j + dh if q < 2 else j - dh
+                    g, xo, yo = _interp(pixmap, cx, cy)
+                    if not g:
+                        good = False
+                        break
+                    qxs[r, c, q] = xo
+                    qys[r, c, q] = yo
+                if good:
+                    x0, x1, x2, x3 = qxs[r, c, 0], qxs[r, c, 1], qxs[r, c, 2], qxs[r, c, 3]
+                    y0, y1, y2, y3 = qys[r, c, 0], qys[r, c, 1], qys[r, c, 2], qys[r, c, 3]
+            if not good:
+                valid[r, c] = 2
+                continue
+            a = ((x0 * y1 - x1 * y0) + (x1 * y2 - x2 * y1)
+                 + (x2 * y3 - x3 * y2) + (x3 * y0 - x0 * y3))
+            if not abs(0.5 * a) > 0.0:
+                valid[r, c] = 2
+                continue
+            valid[r, c] = 1
+            lo = _fround(min(y0, y1, y2, y3))
+            hi = _fround(max(y0, y1, y2, y3))
+            if lo < lo_row:
+                lo_row = lo
+            if hi > hi_row:
+                hi_row = hi
+        ylo[r] = max(lo_row, 0)
+        yhi[r] = min(hi_row, ny_out - 1)
+
+
+@njit(cache=True, inline="always")
+def _load_drop(shared, crx, cry, qxs, qys, r, c, qx, qy):
+    if shared:
+        qx[0] = crx[r + 1, c]
+        qy[0] = cry[r + 1, c]
+        qx[1] = crx[r + 1, c + 1]
+        qy[1] = cry[r + 1, c + 1]
+        qx[2] = crx[r, c + 1]
+        qy[2] = cry[r, c + 1]
+        qx[3] = crx[r, c]
+        qy[3] = cry[r, c]
+    else:
+        for q in range(4):
+            qx[q] = qxs[r, c, q]
+            qy[q] = qys[r, c, q]
+
+
+@njit(cache=True, parallel=True)
+def _square_bands(data, weight, out, wht, first, con, plane, bit, use_con, iscale, xmin, j0,
+                  nrow, shared, crx, cry, qxs, qys, valid, ylo, yhi, nband, hit):
+    """Deposit the valid drops of one chunk, output row band by output row band.
+
+    Band ``b`` owns output rows ``[B0, B1)`` and applies, in input-pixel order, the part of
+    every drop that falls in its rows, so each output pixel is updated in the same order
+    (with the same numbers) as by one serial pass: the result does not depend on the
+    number of bands or threads. ``hit[r, c]`` is set where a drop gave weight to some output
+    pixel (always on the one-pixel and 2x2 paths, as officially counted).
+    """
+    nlay = data.shape[0]
+    f1 = first[1]
+    ny_out, nx_out = out.shape[1], out.shape[2]
+    lo_all = ny_out
+    hi_all = -1
+    for r in range(nrow):
+        if ylo[r] <= yhi[r]:
+            lo_all = min(lo_all, ylo[r])
+            hi_all = max(hi_all, yhi[r])
+    if hi_all < lo_all:
+        return
+    span = hi_all - lo_all + 1
+    nb = min(nband, span)
+    nxr = valid.shape[1]
+    for b in prange(nb):
+        b0 = lo_all + (span * b) // nb
+        b1 = lo_all + (span * (b + 1)) // nb
+        vals = np.empty(nlay, dtype=np.float32)
+        qx = np.empty(4)
+        qy = np.empty(4)
+        for r in range(nrow):
+            if yhi[r] < b0 or ylo[r] >= b1:
+                continue
+            j = j0 + r
+            for c in range(nxr):
+                if valid[r, c] != 1:
+                    continue
+                _load_drop(shared, crx, cry, qxs, qys, r, c, qx, qy)
+                lo_j = _fround(min(qy[0], qy[1], qy[2], qy[3]))
+                hi_j = _fround(max(qy[0], qy[1], qy[2], qy[3]))
+                if hi_j < b0 or lo_j >= b1:
+                    continue
+                i = xmin + c
+                w = np.float64(weight[j, i])
+                for k in range(nlay):
+                    vals[k] = np.float32(data[k, j, i] * iscale)
+                lo_i = _fround(min(qx[0], qx[1], qx[2], qx[3]))
+                hi_i = _fround(max(qx[0], qx[1], qx[2], qx[3]))
+                if lo_i == hi_i and lo_j == hi_j:
+                    hit[r, c] = 1
+                    _deposit2(lo_i, lo_j, np.float64(np.float32(w)), vals, out, wht, f1,
+                              nlay, con, plane, bit, use_con)
+                    continue
+                jaco = _shoelace4(qx, qy)
+                wj = w / jaco
+                if (hi_i - lo_i <= 1 and hi_j - lo_j <= 1 and lo_i >= 0 and lo_j >= 0
+                        and hi_i < nx_out and hi_j < ny_out):
+                    hit[r, c] = 1
+                    big_x = lo_i + 0.5 if hi_i > lo_i else lo_i + 1.5
+                    big_y = lo_j + 0.5 if hi_j > lo_j else lo_j + 1.5
+                    a_lb, a_l, a_b, a_t = _quadrants(qx, qy, big_x, big_y)
+                    tiny = 1e-12 * a_t
+                    if b0 <= lo_j < b1:
+                        area = a_lb
+                        if area > tiny:
+                            _deposit2(lo_i, lo_j, np.float64(np.float32(area * wj)), vals,
+                                     out, wht, f1, nlay, con, plane, bit, use_con)
+                        area = a_b - a_lb
+                        if hi_i > lo_i and area > tiny:
+                            _deposit2(hi_i, lo_j, np.float64(np.float32(area * wj)), vals,
+                                     out, wht, f1, nlay, con, plane, bit, use_con)
+                    if hi_j > lo_j and b0 <= hi_j < b1:
+                        area = a_l - a_lb
+                        if area > tiny:
+                            _deposit2(lo_i, hi_j, np.float64(np.float32(area * wj)), vals,
+                                     out, wht, f1, nlay, con, plane, bit, use_con)
+                        area = a_t - a_l - a_b + a_lb
+                        if hi_i > lo_i and area > tiny:
+                            _deposit2(hi_i, hi_j, np.float64(np.float32(area * wj)), vals,
+                                     out, wht, f1, nlay, con, plane, bit, use_con)
+                    continue
+                lo_i = max(lo_i, 0)
+                hi_i = min(hi_i, nx_out - 1)
+                for jj in range(max(lo_j, 0, b0), min(hi_j, ny_out - 1, b1 - 1) + 1):
+                    for ii in range(lo_i, hi_i + 1):
+                        area = _quad_in_pixel(qx, qy, ii, jj)
+                        if area > 0.0:
+                            hit[r, c] = 1
+                            dow = np.float64(np.float32(area * wj))
+                            _deposit2(ii, jj, dow, vals, out, wht, f1, nlay, con, plane,
+                                      bit, use_con)
+
+
+@njit(cache=True)
+def _square_parallel(data, weight, pixmap, out, wht, first, con, plane, bit, use_con,
+                     pixfrac, iscale, xmin, xmax, ymin, ymax, nband):
+    """The square kernel, chunk of input rows by chunk; see :func:`_square_bands`."""
+    ny_out, nx_out = out.shape[1], out.shape[2]
+    shared = pixfrac == 1.0
+    dh = 0.5 * pixfrac
+    nxr = xmax - xmin + 1
+    ch = min(_CHUNK_ROWS, ymax - ymin + 1)
+    if shared:
+        crx = np.empty((ch + 1, nxr + 1))
+        cry = np.empty((ch + 1, nxr + 1))
+        qxs = np.empty((1, 1, 4))
+        qys = np.empty((1, 1, 4))
+    else:
+        crx = np.empty((1, nxr + 1))
+        cry = np.empty((1, nxr + 1))
+        qxs = np.empty((ch, nxr, 4))
+        qys = np.empty((ch, nxr, 4))
+    valid = np.empty((ch, nxr), dtype=np.uint8)
+    hit = np.zeros((ch, nxr), dtype=np.uint8)
+    ylo = np.empty(ch, dtype=np.int64)
+    yhi = np.empty(ch, dtype=np.int64)
+    nmiss = 0
+    for j0 in range(ymin, ymax + 1, ch):
+        nrow = min(ch, ymax + 1 - j0)
+        _corner_chunk(pixmap, xmin, j0, nrow, dh, shared, crx, cry, qxs, qys, valid,
+                      weight, nx_out, ny_out, ylo, yhi)
+        hit[:nrow] = 0
+        _square_bands(data, weight, out, wht, first, con, plane, bit, use_con, iscale, xmin,
+                      j0, nrow, shared, crx, cry, qxs, qys, valid, ylo, yhi, nband, hit)
+        for r in range(nrow):
+            for c in range(nxr):
+                v = valid[r, c]
+                if v == 2:
+                    nmiss += 1
+                elif v == 1 and hit[r, c] == 0:
+                    nmiss += 1
     return nmiss
 
 
