@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from .jump_noise import STRICT_FACTOR, common_mode, detect_pass_clean
 from .simple import sort_head
 
 __all__ = ["DEFAULT_PARAMS", "JumpStats", "detect_jumps"]
@@ -75,6 +76,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "max_extended_radius": 200,
     "mask_snowball_core_next_int": True,
     "snowball_time_masked_next_int": 4000.0,
+    # webbflow's noise-aware test (not official), see webbflow.kernels.jump_noise
+    "noise_aware": True,
 }
 
 _MODE_SKIP, _MODE_ITERATIVE, _MODE_SINGLE, _MODE_SIGCLIP = 0, 1, 2, 3
@@ -636,6 +639,8 @@ def detect_jumps(
     group_time: float,
     flags: dict[str, int],
     out: np.ndarray | None = None,
+    amplifier: np.ndarray | None = None,
+    lines_are_columns: bool = False,
     **params: Any,
 ) -> tuple[np.ndarray, JumpStats]:
     """Detect jumps with the two-point-difference method of the JWST ``jump`` step.
@@ -659,13 +664,23 @@ def detect_jumps(
         DQ bit values for ``do_not_use``, ``saturated`` and ``jump_det`` (keys in either case).
     out : ndarray, (nints, ngroups, ny, nx) uint8 C-contiguous, optional
         Group DQ to write; may be ``groupdq`` itself (flags added in place).
+    amplifier : ndarray of int, optional
+        With ``noise_aware``: the amplifier (output) index of each column, (nx,), or of each
+        row, (ny,), when ``lines_are_columns``; default one amplifier.
+    lines_are_columns : bool
+        With ``noise_aware``: the detector's readout lines (where 1/f noise is common) are
+        columns of these arrays (NIRSpec, NIRISS in the DMS orientation), not rows.
     **params
         The official step parameters, see :data:`DEFAULT_PARAMS` (``rejection_threshold``,
         ``three_group_rejection_threshold``, ``four_group_rejection_threshold``,
         ``flag_4_neighbors``, ``max_jump_to_flag_neighbors``, ``min_jump_to_flag_neighbors``
         (sigma), ``after_jump_flag_dn1/2`` (DN), ``after_jump_flag_time1/2`` (s),
         ``min_diffs_single_pass``, ``minimum_groups``, ``minimum_sigclip_groups``,
-        ``only_use_ints``, and the large-event options ``expand_large_events`` ...).
+        ``only_use_ints``, and the large-event options ``expand_large_events`` ...), and
+        webbflow's ``noise_aware`` (default True; False: the official test exactly): per-row,
+        per-amplifier common offsets removed from the differences and a centre without the
+        tested difference's neighbours (see :mod:`webbflow.kernels.jump_noise`). It changes
+        the iterative and single-pass modes, not sigma clipping.
 
     Returns
     -------
@@ -733,11 +748,17 @@ def detect_jumps(
         pixjump = np.empty((ny, nx), dtype=bool)
         # detection reads only DO_NOT_USE/SATURATED and adds only JUMP_DET: ``out`` serves as
         # its input flags too
-        detect_pass(
-            data, out, readnoise, gain, nfr, mode == _MODE_SINGLE, thr,
-            float(p["four_group_rejection_threshold"]),
-            float(p["three_group_rejection_threshold"]), bad, jump, out, med_e, sig_e, counts,
-            pixjump)
+        thr4 = float(p["four_group_rejection_threshold"])
+        thr3 = float(p["three_group_rejection_threshold"])
+        if p["noise_aware"]:
+            off, seg = common_mode(data, out, readnoise, gain, nfr, bad, amplifier,
+                                    bool(lines_are_columns))
+            detect_pass_clean(data, out, readnoise, gain, nfr, mode == _MODE_SINGLE, thr, thr4,
+                              thr3, STRICT_FACTOR, bad, jump, off, bool(lines_are_columns), seg,
+                              out, med_e, sig_e, counts, pixjump)
+        else:
+            detect_pass(data, out, readnoise, gain, nfr, mode == _MODE_SINGLE, thr, thr4, thr3,
+                        bad, jump, out, med_e, sig_e, counts, pixjump)
         n_primary, n_pix = (int(v) for v in counts.sum(axis=0))
         mode_name = "single_pass" if mode == _MODE_SINGLE else "iterative"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..instruments import DMS_TO_DETECTOR, family
 from ..kernels.jump import DEFAULT_PARAMS, detect_jumps
 from ..kernels.showers import find_showers
 from ..stpipe.params import Param
@@ -36,6 +37,11 @@ _DOCS = {
     "max_extended_radius": "Largest radius (pixels) of an expanded event",
     "mask_snowball_core_next_int": "Flag snowball cores in the next integration",
     "snowball_time_masked_next_int": "Time (s) masked in the next integration",
+    "noise_aware": "webbflow's noise-aware test, not official (False: the official test): "
+                   "per-row, per-amplifier 1/f offsets removed from the group differences, "
+                   "each compared with the mean of the pixel's other differences (neighbours "
+                   "excluded) including that mean's noise, negative steps at 1.25 x the "
+                   "threshold, split hits by consecutive pairs; about 3x fewer false jumps",
 }
 _KIND = {bool: "boolean", int: "integer", float: "float"}
 
@@ -59,8 +65,45 @@ SHOWER_SPEC = {
 }
 
 
+#: full-frame columns per amplifier of the NIR detectors (readout direction frame)
+_NIR_AMP_WIDTH = 512
+
+
+def _nir_amplifiers(ramp) -> tuple[np.ndarray, bool]:
+    """Amplifier of each readout line position and whether lines are DMS columns."""
+    ny, nx = ramp.data.shape[-2:]
+    by_col = "t" in DMS_TO_DETECTOR.get(ramp.meta.instrument.detector or "", "")
+    n, start = (ny, ramp.meta.subarray.ystart) if by_col else (nx, ramp.meta.subarray.xstart)
+    if int(ramp.meta.exposure.noutputs or 1) < 4:
+        return np.zeros(n, dtype=np.int64), by_col
+    return (int(start or 1) - 1 + np.arange(n)) // _NIR_AMP_WIDTH, by_col
+
+
+def _miri_amplifiers(ramp) -> tuple[np.ndarray, bool]:
+    """MIRI: four amplifiers read interleaved columns (column k belongs to k % 4)."""
+    nx = ramp.data.shape[-1]
+    return (int(ramp.meta.subarray.xstart or 1) - 1 + np.arange(nx)) % 4, False
+
+
+#: detector family → amplifier layout for the noise-aware test's common-mode offsets
+AMPLIFIERS = {"nir": _nir_amplifiers, "miri": _miri_amplifiers}
+
+
 class JumpStep(Step):
-    """Flag cosmic-ray jumps as JUMP_DET in GROUPDQ (Anderson & Gordon 2011)."""
+    """Flag cosmic-ray jumps as JUMP_DET in GROUPDQ (Anderson & Gordon 2011).
+
+    ``noise_aware`` (default True) is a deliberate difference from the official step: before
+    the two-point-difference test, the common offset of each group difference per row and
+    amplifier (1/f read noise left by refpix) is removed, each difference is compared with the
+    mean of the pixel's other differences without its two neighbours (uncorrelated with it)
+    with that mean's own noise in the sigma, differences below that mean (which no cosmic ray
+    makes) need 1.25x the threshold, and hits split over two consecutive differences are
+    found from their sum (also at 1.25x). Only the JUMP_DET flags change, never the data. On
+    the demo exposure it flags 0.039 % of clean pixels instead of 0.156 % with at least the
+    official recall at every SNR (see :mod:`webbflow.kernels.jump_noise`).
+    ``--steps.jump.noise_aware=False`` gives the official behaviour exactly. Sigma clipping
+    (``minimum_sigclip_groups`` integrations) is unchanged either way.
+    """
 
     class_alias = "jump"
     reference_file_types = ("gain", "readnoise")
@@ -82,8 +125,10 @@ class JumpStep(Step):
         exp = ramp.meta.exposure
         params = {name: getattr(self, name) for name in DEFAULT_PARAMS}
         gdq = owned_array(ramp.groupdq, "uint8")
+        amplifier, by_col = AMPLIFIERS[family(ramp.meta.instrument.name)](ramp)
         groupdq, stats = detect_jumps(
-            ramp.data, gdq, readnoise.data, gain.data, out=gdq,
+            ramp.data, gdq, readnoise.data, gain.data, out=gdq, amplifier=amplifier,
+            lines_are_columns=by_col,
             nframes=int(exp.nframes or 1), frame_time=float(exp.frame_time or 0.0),
             group_time=float(exp.group_time or 0.0),
             flags={"do_not_use": FLAGS["do_not_use"], "saturated": FLAGS["saturated"],

@@ -1,0 +1,363 @@
+"""Noise-aware two-point-difference test: webbflow's default jump detection (not official).
+
+The official test (:mod:`webbflow.kernels.jump`) compares each group difference of a pixel with
+a clipped median of that pixel's differences, using the READNOISE + Poisson noise of one
+difference. On the demo exposure (SUB320, 2 x 10 DEEP8 groups) that flags 0.156 % of clean
+pixels, where Gaussian statistics at 4 sigma allow ~0.05 %. Measured causes:
+
+* the clipped median of ~17 differences is itself noisy (0.20 sigma) and, with the largest
+  difference dropped, biased low (-0.07 sigma): 0.088 % of pixels cross 4 sigma against it,
+  0.036 % against the true expected difference;
+* row-correlated 1/f read noise left after refpix (0.19 sigma per row and group difference)
+  shifts whole rows of a difference image: removing it takes the official test from 0.156 %
+  to 0.107 %.
+
+This module removes both without touching the data:
+
+1. :func:`common_mode_offsets` measures, per integration, group difference, row (readout
+   line) and amplifier, the inverse-variance weighted, iteratively clipped (none, 5, 4, 3, 3 sigma)
+   mean residual of the differences from each pixel's mean difference (a first unclipped
+   pass, so that even a large offset is found). Sources, cosmic rays and bad pixels are
+   down-weighted or clipped.
+2. :func:`detect_pass_clean` tests difference ``k`` of a pixel (minus that offset) against the
+   mean of the pixel's other usable differences *excluding its two neighbours* ``k - 1`` and
+   ``k + 1`` of the same integration. Consecutive differences share a read (their read noise
+   is anti-correlated, -rn**2 / 2); without the neighbours the centre is uncorrelated with
+   difference ``k`` and, since the remaining differences telescope, its read noise is that of
+   a few reads only. The sigma of the ratio adds the centre's own variance:
+
+       ratio = |e_k - c_k| / sqrt(|c_k| + rn**2/nframes + var(c_k))      (electrons)
+
+   with ``var(c_k) = (m |c_k| + R rn**2/nframes) / m**2`` for ``m`` differences in ``R``
+   consecutive runs (plus the covariance term when, with too few differences, a neighbour
+   has to be kept). The iterative / single-pass logic and the thresholds for 2, 3, >= 4 usable
+   differences are the official ones: the largest ratio above threshold is flagged, removed
+   from the centre and the test repeated. A difference *below* its centre (no cosmic ray
+   removes charge) must exceed :data:`STRICT_FACTOR` (1.25) times the threshold: at 4 sigma
+   the two-sided Gaussian tail alone flags ~0.05 % of the demo's clean pixels.
+3. Split hits (a cosmic ray arriving during the frames of a group lands in two consecutive
+   differences, 40 % of hits with DEEP8): with >= 4 usable differences, two consecutive
+   unflagged differences both above their centre whose sum exceeds 1.25 x the threshold (in
+   the sigma of a two-group difference) get both groups flagged.
+
+On the demo: false flags 0.156 % -> 0.039 % of clean pixels; recall per SNR bin 3-5: 12/44
+(official 12), 5-8: 43/46 (40), 8-15: 82/83 (82), >= 15: all (all).
+
+Alternatives tried on the demo (false-flag rate, recall per SNR bin): inflating the official
+sigma by the median's uncertainty reached 0.061 % but lost 2 of 12 hits at SNR 3-5; the mean of
+all differences as centre has the true-expectation tail (0.036 %) but the hit dilutes it
+(-D/n); the leave-one-out mean is anti-correlated with the tested difference (statistic
+std 1.017, worse than the median).
+
+All kernels are ``@njit(cache=True)``; parallel loops own whole rows (or columns), so results
+do not depend on the thread count. No allocation per pixel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["STRICT_FACTOR", "common_mode", "common_mode_offsets", "detect_pass_clean"]
+
+#: factor on the rejection threshold for differences below their centre (no cosmic ray makes
+#: a negative step) and for the two-difference test of split hits
+STRICT_FACTOR = 1.25
+#: fewest usable pixels of a line segment (row x amplifier) for a common-mode offset
+MIN_LINE_PIXELS = 16
+
+_CLIPS = (np.inf, 5.0, 4.0, 3.0, 3.0)
+
+
+def common_mode(data: np.ndarray, gdq: np.ndarray, readnoise: np.ndarray, gain: np.ndarray,
+                 nframes: float, bad: int, amplifier: np.ndarray | None,
+                 by_col: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (nints, ngroups-1, nlines, namps) DN of :func:`common_mode_offsets` and the
+    amplifier index per position along a line (int64, (nx,) or (ny,) when ``by_col``)."""
+    nints, ngroups, ny, nx = data.shape
+    nline, nalong = (nx, ny) if by_col else (ny, nx)
+    seg = (np.zeros(nalong, dtype=np.int64) if amplifier is None
+           else np.ascontiguousarray(amplifier, dtype=np.int64))
+    if seg.shape != (nalong,) or (seg.size and (seg.min() < 0)):
+        raise ValueError(f"amplifier must be {nalong} indices >= 0, got shape {seg.shape}")
+    nseg = int(seg.max()) + 1 if seg.size else 1
+    off = np.zeros((nints, ngroups - 1, nline, nseg), dtype=np.float64)
+    if by_col:  # readout lines along columns: the same kernel on transposed views
+        common_mode_offsets(data.swapaxes(2, 3), gdq.swapaxes(2, 3), readnoise.T, gain.T,
+                            nframes, bad, seg, nseg, MIN_LINE_PIXELS, off)
+    else:
+        common_mode_offsets(data, gdq, readnoise, gain, nframes, bad, seg, nseg,
+                            MIN_LINE_PIXELS, off)
+    return off, seg
+
+
+@njit(cache=True, inline="always")
+def _usable(gdq, i, k, y, x, bad_bits):
+    return (gdq[i, k, y, x] & bad_bits) == 0 and (gdq[i, k + 1, y, x] & bad_bits) == 0
+
+
+@njit(parallel=True, cache=True)
+def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_col, nseg,
+                        min_pixels, out):
+    """Per (integration, difference, row, segment) common offset of the group differences.
+
+    data (nints, ngroups, ny, nx) float32 DN; gdq same shape uint8; readnoise, gain (ny, nx)
+    (DN, e/DN); seg_of_col (nx,) int64 amplifier index of each column in ``0 .. nseg-1``;
+    out (nints, ngroups - 1, ny, nseg) float64 receives the offsets in DN (0 where no pixel
+    is usable, or fewer than ``min_pixels`` are kept: a few pixels give no common mode, and
+    one hit among them would shift it). Residual of a difference = difference - the pixel's
+    mean usable difference; weights 1 / sigma**2 with sigma**2 = (|mean| g + (rn g)**2 /
+    nframes) / g**2; one unclipped pass, then clipped at 5, 4, 3, 3 sigma around the current
+    offset. Works on transposed views.
+    """
+    nints, ngroups, ny, nx = data.shape
+    nd = ngroups - 1
+    for y in prange(ny):
+        mean = np.empty(nx, dtype=np.float64)
+        sig = np.empty(nx, dtype=np.float64)
+        sw = np.empty(nseg, dtype=np.float64)
+        swr = np.empty(nseg, dtype=np.float64)
+        cnt = np.empty(nseg, dtype=np.int64)
+        for x in range(nx):
+            g = np.float64(gain[y, x])
+            s = 0.0
+            n = 0
+            for i in range(nints):
+                for k in range(nd):
+                    if _usable(gdq, i, k, y, x, bad_bits):
+                        s += np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
+                        n += 1
+            if n == 0 or not (g > 0.0) or not np.isfinite(g):
+                sig[x] = np.nan
+                mean[x] = 0.0
+                continue
+            m = s / n
+            rn = np.float64(readnoise[y, x])
+            v = (abs(m) * g + rn * rn * g * g / nframes) / (g * g)
+            mean[x] = m
+            sig[x] = np.sqrt(v) if v > 0.0 else np.nan
+        for i in range(nints):
+            for k in range(nd):
+                for a in range(nseg):
+                    out[i, k, y, a] = 0.0
+                for clip in _CLIPS:
+                    for a in range(nseg):
+                        sw[a] = 0.0
+                        swr[a] = 0.0
+                        cnt[a] = 0
+                    for x in range(nx):
+                        s_ = sig[x]
+                        if not (s_ > 0.0) or not _usable(gdq, i, k, y, x, bad_bits):
+                            continue
+                        a = seg_of_col[x]
+                        r = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
+                             - mean[x])
+                        if abs(r - out[i, k, y, a]) < clip * s_:
+                            w = 1.0 / (s_ * s_)
+                            sw[a] += w
+                            swr[a] += w * r
+                            cnt[a] += 1
+                    for a in range(nseg):
+                        out[i, k, y, a] = swr[a] / sw[a] if cnt[a] >= min_pixels else 0.0
+
+
+@njit(cache=True, inline="always")
+def _offset(off, by_col, seg_idx, i, k, y, x):
+    if by_col:
+        return off[i, k, x, seg_idx[y]]
+    return off[i, k, y, seg_idx[x]]
+
+
+@njit(cache=True, inline="always")
+def _ratios(e, alive, nints, nd, var_rn, strict, ratio):
+    """Ratio |e_j - c_j| / sigma_j of every alive difference (NaN elsewhere); returns the
+    largest one (-inf when none). ``e`` (nints * nd,) electrons, ``alive`` usable and not
+    yet flagged."""
+    total = 0.0
+    cnt = 0
+    runs = 0
+    for i in range(nints):
+        prev = False
+        for k in range(nd):
+            j = i * nd + k
+            if alive[j]:
+                total += e[j]
+                cnt += 1
+                if not prev:
+                    runs += 1
+            prev = alive[j]
+    rmax = -np.inf
+    for i in range(nints):
+        for k in range(nd):
+            j = i * nd + k
+            ratio[j] = np.nan
+            if not alive[j]:
+                continue
+            excl = e[j]
+            nex = 1
+            adj = 0
+            if k > 0 and alive[j - 1]:
+                excl += e[j - 1]
+                nex += 1
+                adj += 1
+            if k < nd - 1 and alive[j + 1]:
+                excl += e[j + 1]
+                nex += 1
+                adj += 1
+            m = cnt - nex
+            cov = 0.0
+            if m >= 1:
+                c = (total - excl) / m
+                r_ = runs + 1  # the hole left by the excluded differences
+            else:  # too few differences: keep the neighbours (and their covariance)
+                m = cnt - 1
+                if m < 1:
+                    continue
+                c = (total - e[j]) / m
+                r_ = runs
+                cov = adj * var_rn / m
+            var_c = (m * abs(c) + r_ * var_rn) / (m * m)
+            s2 = abs(c) + var_rn + var_c + cov
+            if not (s2 > 0.0):
+                continue
+            r = (e[j] - c) / np.sqrt(s2)
+            if r < 0.0:  # below the centre: no cosmic ray does that, stricter threshold
+                r = -r / strict
+            ratio[j] = r
+            if r > rmax:
+                rmax = r
+    return rmax
+
+
+@njit(cache=True, inline="always")
+def _pair_test(e, alive, nints, nd, var_rn, thr, out_gdq, y, x, jump_bit):
+    """Split hits: two consecutive unflagged differences both above their centre (the
+    other differences without ``k - 1 .. k + 2``) whose sum exceeds ``thr`` sigma get both
+    groups flagged. Returns the number of new flags."""
+    total = 0.0
+    cnt = 0
+    runs = 0
+    for i in range(nints):
+        prev = False
+        for k in range(nd):
+            j = i * nd + k
+            if alive[j]:
+                total += e[j]
+                cnt += 1
+                if not prev:
+                    runs += 1
+            prev = alive[j]
+    new = 0
+    for i in range(nints):
+        for k in range(nd - 1):
+            j = i * nd + k
+            if not (alive[j] and alive[j + 1]):
+                continue
+            excl = e[j] + e[j + 1]
+            nex = 2
+            if k > 0 and alive[j - 1]:
+                excl += e[j - 1]
+                nex += 1
+            if k < nd - 2 and alive[j + 2]:
+                excl += e[j + 2]
+                nex += 1
+            m = cnt - nex
+            if m < 1:
+                continue
+            c = (total - excl) / m
+            if not (e[j] > c and e[j + 1] > c):
+                continue
+            var_c = (m * abs(c) + (runs + 1) * var_rn) / (m * m)
+            s2 = 2.0 * abs(c) + var_rn + 4.0 * var_c
+            if s2 > 0.0 and (e[j] + e[j + 1] - 2.0 * c) / np.sqrt(s2) > thr:
+                for kk in (k + 1, k + 2):
+                    if (out_gdq[i, kk, y, x] & jump_bit) == 0:
+                        out_gdq[i, kk, y, x] |= jump_bit
+                        new += 1
+    return new
+
+
+@njit(parallel=True, cache=True)
+def detect_pass_clean(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, thr_3diff,
+                      thr_2diff, strict, bad_bits, jump_bit, off, by_col, seg_idx, out_gdq,
+                      med_out, sig_out, counts, pixjump):
+    """Noise-aware iterative or single-pass detection (module docstring), one row per task.
+
+    data (nints, ngroups, ny, nx) float32 DN; gdq uint8 (read: DO_NOT_USE/SATURATED);
+    readnoise, gain (ny, nx); off (nints, ngroups-1, nlines, nseg) float64 DN from
+    :func:`common_mode_offsets` (``by_col``: lines are columns and ``seg_idx`` (ny,) maps rows
+    to segments; else lines are rows and ``seg_idx`` (nx,) maps columns). Outputs as
+    :func:`webbflow.kernels.jump.detect_pass`: JUMP_DET added to ``out_gdq``; ``med_out``,
+    ``sig_out`` (ny, nx) the mean of the unflagged differences and its sigma (electrons);
+    ``counts`` (ny, 2) new flags and pixels with new flags; ``pixjump`` (ny, nx).
+    """
+    nints, ngroups, ny, nx = data.shape
+    nd = ngroups - 1
+    for y in prange(ny):
+        e = np.empty(nints * nd, dtype=np.float64)
+        ratio = np.empty(nints * nd, dtype=np.float64)
+        alive = np.empty(nints * nd, dtype=np.bool_)
+        n_new = 0
+        n_pix = 0
+        for x in range(nx):
+            g = np.float64(gain[y, x])
+            new = 0
+            m_out = np.nan
+            s_out = np.nan
+            if g > 0.0 and np.isfinite(g):
+                rn_e = np.float64(readnoise[y, x]) * g
+                var_rn = rn_e * rn_e / nframes
+                n = 0
+                for i in range(nints):
+                    for k in range(nd):
+                        j = i * nd + k
+                        alive[j] = _usable(gdq, i, k, y, x, bad_bits)
+                        if alive[j]:
+                            e[j] = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
+                                    - _offset(off, by_col, seg_idx, i, k, y, x)) * g
+                            n += 1
+                        else:
+                            e[j] = np.nan
+                for _ in range(nints * nd):
+                    if n < 2:
+                        break
+                    rmax = _ratios(e, alive, nints, nd, var_rn, strict, ratio)
+                    thr = thr_normal if n >= 4 else (thr_3diff if n == 3 else thr_2diff)
+                    if not (rmax > thr):
+                        break
+                    for j in range(nints * nd):
+                        r = ratio[j]
+                        if (r > thr) if single_pass else (r == rmax):
+                            alive[j] = False
+                            n -= 1
+                            i = j // nd
+                            k = j - i * nd
+                            if (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
+                                out_gdq[i, k + 1, y, x] |= jump_bit
+                                new += 1
+                    if single_pass:
+                        break
+                if n >= 4:
+                    new += _pair_test(e, alive, nints, nd, var_rn, strict * thr_normal,
+                                      out_gdq, y, x, jump_bit)
+                s = 0.0
+                for j in range(nints * nd):
+                    if alive[j]:
+                        s += e[j]
+                if n > 0:
+                    m_out = s / n
+                    v = abs(m_out) + var_rn
+                    s_out = np.sqrt(v) if v > 0.0 else np.nan
+            med_out[y, x] = m_out
+            sig_out[y, x] = s_out
+            has = False
+            for i in range(nints):
+                for k in range(ngroups):
+                    if (out_gdq[i, k, y, x] & jump_bit) != 0:
+                        has = True
+            pixjump[y, x] = has
+            if new > 0:
+                n_new += new
+                n_pix += 1
+        counts[y, 0] = n_new
+        counts[y, 1] = n_pix
