@@ -89,12 +89,34 @@ def step_seconds(log: Path) -> dict[str, float]:
     return out
 
 
+def cached_demo(demo: Path, subarray: str, n: int, opts: dict):
+    """The demo already written in ``demo`` (same subarray/options, >= n exposures), or None
+    (regenerating 16 full-frame exposures takes minutes)."""
+    from webbflow.demo.generate import DemoObservation
+
+    manifest = demo / "demo.json"
+    if not manifest.exists():
+        return None
+    info = json.loads(manifest.read_text())
+    o = info["options"]
+    if (o["subarray"] != subarray or o["n_exposures"] < n
+            or any(o.get(k) != v for k, v in opts.items())):
+        return None
+    files = [demo / f for f in info["uncal_files"]]  # needed only where no cal is cached
+    return DemoObservation(uncal_files=files, crds_path=demo / info["crds_path"],
+                           context=o["context"], truth_dir=demo / info["truth_dir"],
+                           reference_files={k: demo / v
+                                            for k, v in info["reference_files"].items()})
+
+
 def make_cal(work: Path, subarray: str, n: int) -> tuple[list[Path], object, dict[str, str]]:
     """Demo exposures -> rate -> cal (cached: reused when DIR/cal has them)."""
     from webbflow.demo import generate_demo
 
     opts = {"nints": 1, "ngroups": 10} if subarray == "FULL" else {}
-    obs = generate_demo(work / "demo", n_exposures=n, subarray=subarray, **opts)
+    obs = cached_demo(work / "demo", subarray, n, opts)
+    if obs is None:
+        obs = generate_demo(work / "demo", n_exposures=n, subarray=subarray, **opts)
     refs = {k: str(v) for k, v in obs.reference_files.items()}
     cal_dir = work / "cal"
     cals = []
