@@ -5,8 +5,9 @@ Plain script (see bench/README.md)::
     /tmp/venv/bin/python bench/detector1_bench.py [--out DIR] [--cases full,scale]
         [--official-cores 1,all] [--oracle-venv DIR] [--quick]
 
-For each exposure (demo NIRCam full frame, 1 x 10 MEDIUM8 groups; and three smaller sizes for
-the time-vs-pixels x groups check) it runs, each as a separate process, in the same session:
+For each exposure (demo NIRCam full frame, 1 x 10 MEDIUM8 groups; a MIRI imager full frame
+1032 x 1024, 1 x 10 FASTR1 groups; and three smaller NIRCam sizes for the time-vs-pixels x
+groups check) it runs, each as a separate process, in the same session:
 
 * the official ``Detector1Pipeline`` in the oracle venv (``maximum_cores`` 1 and 'all');
 * ours, ``strun calwebb_detector1`` (webbflow's console script), first cold in a fresh numba
@@ -14,7 +15,10 @@ the time-vs-pixels x groups check) it runs, each as a separate process, in the s
   with all threads. The kernels compile to the same types whatever the array sizes, so only
   the first case starts from an empty cache (``--compile-every-case`` for all of them).
 
-Both sides get every reference by override (the demo's files, N/A for the rest). Printed per
+Both sides get every reference by override (the demo's files, N/A for the rest). On MIRI,
+emicorr and firstframe are skipped on both sides (set explicitly): the demo's ramps carry no
+EMI sinusoid for emicorr to fit, and jwst 3.0 runs with firstframe skipped by default while
+webbflow runs it (same work on both sides; firstframe costs ~1 ms). Printed per
 run: whole-process wall time, time inside the pipeline call, peak RSS and PSS of the process
 tree; then official/ours ratios next to the targets (>= 10x faster, <= 1/2 the peak memory).
 Nothing is asserted: it only prints (and writes ``results.json`` in the output directory).
@@ -50,7 +54,12 @@ CASES: dict[str, dict] = {
     # MEDIUM8 allows at most 10 groups; DEEP8 only drops more frames (same array sizes)
     "sub640x20": {"subarray": "SUB640", "nints": 1, "ngroups": 20, "readpatt": "DEEP8"},
 }
-CASE_GROUPS = {"full": ("full",), "scale": ("sub320x10", "sub640x10", "sub640x20")}
+#: name -> webbflow.demo.miri.generate_miri options
+MIRI_CASES: dict[str, dict] = {"miri": {"ngroups": 10, "nints": 1}}
+#: steps skipped on both sides, per MIRI case (see the module docstring)
+MIRI_SKIPPED = ("emicorr", "firstframe")
+CASE_GROUPS = {"full": ("full",), "scale": ("sub320x10", "sub640x10", "sub640x20"),
+               "miri": ("miri",)}
 _SIZES = {"FULL": 2048, "SUB640": 640, "SUB320": 320, "SUB160": 160}
 _DONE = re.compile(r"Step calwebb_detector1 done \(([0-9.]+) s\)")
 _STEP_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*Step (\w+) (running|done)")
@@ -97,7 +106,7 @@ def _strun() -> Path:
 
 
 def run_ours(case: str, uncal: Path, refs: dict[str, Path], out: Path, threads: str,
-             numba_cache: Path) -> Row:
+             numba_cache: Path, skipped: tuple[str, ...] = ()) -> Row:
     """``strun calwebb_detector1`` as its own process, every reference overridden."""
     from webbflow import catalog
 
@@ -106,6 +115,7 @@ def run_ours(case: str, uncal: Path, refs: dict[str, Path], out: Path, threads: 
     for name, step_cls in pipeline.step_defs.items():
         for reftype in step_cls.reference_file_types:
             cmd.append(f"--steps.{name}.override_{reftype}={refs.get(reftype, 'N/A')}")
+    cmd += [f"--steps.{name}.skip=True" for name in skipped]
     env = {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache),
            "STPIPE_DISABLE_CRDS_STEPPARS": "true"}
     if threads != "all":
@@ -120,11 +130,13 @@ def run_ours(case: str, uncal: Path, refs: dict[str, Path], out: Path, threads: 
                measured.peak_pss, measured.max_procs, step_times(measured.log))
 
 
-def run_theirs(case: str, obs, out: Path, cores: str, venv: Path) -> Row:
+def run_theirs(case: str, obs, out: Path, cores: str, venv: Path,
+               skipped: tuple[str, ...] = ()) -> Row:
     """The official Detector1Pipeline in the oracle venv, every reference overridden."""
     refs = {k: str(v) for k, v in obs.reference_files.items()}
+    params = {"steps": {name: {"skip": True} for name in skipped}} if skipped else None
     run = run_official("detector1", obs.uncal_files[0], out, {"*": refs}, obs.crds_path,
-                       obs.context, maximum_cores=cores, venv_dir=venv)
+                       obs.context, params, maximum_cores=cores, venv_dir=venv)
     return Row(case, "official", cores, run.process_wall_s, run.call_wall_s, run.peak_rss,
                run.peak_pss, run.max_procs, step_times(run.log))
 
@@ -137,7 +149,7 @@ def _fmt_row(row: Row, samples: int) -> str:
 
 
 _SHOWN_STEPS = ("dq_init", "saturation", "ipc", "superbias", "refpix", "linearity",
-                "dark_current", "jump", "ramp_fit", "gain_scale")
+                "dark_current", "reset", "rscd", "jump", "ramp_fit", "gain_scale")
 
 
 def print_steps(rows: list[Row]) -> None:
@@ -181,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None,
                         help="working directory (default: a new temporary one)")
-    parser.add_argument("--cases", default="full,scale",
-                        help="comma list of: full, scale, or case names " + ",".join(CASES))
+    parser.add_argument("--cases", default="full,miri,scale",
+                        help="comma list of: full, miri, scale, or case names "
+                        + ",".join([*CASES, *MIRI_CASES]))
     parser.add_argument("--official-cores", default="1,all")
     parser.add_argument("--oracle-venv", default=None)
     parser.add_argument("--quick", action="store_true",
@@ -193,16 +206,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.cases, args.official_cores = "scale", "1"
     names = [n for item in args.cases.split(",") for n in CASE_GROUPS.get(item, (item,))]
-    unknown = [n for n in names if n not in CASES]
+    unknown = [n for n in names if n not in CASES and n not in MIRI_CASES]
     if unknown:
-        parser.error(f"unknown case(s) {unknown}; choose from {list(CASES)} or full, scale")
+        parser.error(f"unknown case(s) {unknown}; choose from {[*CASES, *MIRI_CASES]} or "
+                     "full, miri, scale")
     out = args.out or Path(tempfile.mkdtemp(prefix="webbflow-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     print(f"working directory {out}")
-    print("MIRI 1032x1024: not measured (webbflow.demo generates NIRCam only so far)")
     venv = ensure_oracle_env(args.oracle_venv, quiet=False)
 
     from webbflow.demo import generate_demo
+    from webbflow.demo.miri import NX as MIRI_NX
+    from webbflow.demo.miri import NY as MIRI_NY
+    from webbflow.demo.miri import generate_miri
 
     rows: list[Row] = []
     samples: dict[str, int] = {}
@@ -214,26 +230,36 @@ def main(argv: list[str] | None = None) -> int:
         numba_cache = out / "numba_cache" / name if args.compile_every_case else shared_cache
         if cold_case:
             shutil.rmtree(numba_cache, ignore_errors=True)  # this case's first run compiles
-        opts = CASES[name]
-        obs = generate_demo(out / "data" / name, n_exposures=1, **opts)
-        size = _SIZES[opts["subarray"]]
-        samples[name] = size * size * opts["ngroups"] * opts["nints"]
+        skipped: tuple[str, ...] = ()
+        if name in MIRI_CASES:
+            opts = {**MIRI_CASES[name], "readpatt": "FASTR1"}
+            obs = generate_miri(out / "data" / name, ngroups=opts["ngroups"],
+                                nints=opts["nints"])
+            shape, skipped = (MIRI_NX, MIRI_NY), MIRI_SKIPPED
+        else:
+            opts = CASES[name]
+            obs = generate_demo(out / "data" / name, n_exposures=1, **opts)
+            shape = (_SIZES[opts["subarray"]],) * 2
+        samples[name] = shape[0] * shape[1] * opts["ngroups"] * opts["nints"]
         uncal = Path(obs.uncal_files[0])
-        print(f"\n== {name}: {uncal.name} {size}x{size}, {opts['nints']} int x "
-              f"{opts['ngroups']} groups {opts['readpatt']}", flush=True)
+        print(f"\n== {name}: {uncal.name} {shape[0]}x{shape[1]}, {opts['nints']} int x "
+              f"{opts['ngroups']} groups {opts['readpatt']}"
+              + (f" (skipped both sides: {', '.join(skipped)})" if skipped else ""),
+              flush=True)
         if cold_case:
             cold = run_ours(name, uncal, obs.reference_files, out / "ours" / name / "cold",
-                            "all", numba_cache)
+                            "all", numba_cache, skipped)
         for threads in ("1", "all"):
             row = run_ours(name, uncal, obs.reference_files, out / "ours" / name / threads,
-                           threads, numba_cache)
+                           threads, numba_cache, skipped)
             rows.append(row)
             print(_fmt_row(row, samples[name]), flush=True)
         if cold_case:
             compile_s[name] = cold.process_wall_s - rows[-1].process_wall_s
         for cores in args.official_cores.split(","):
             try:
-                row = run_theirs(name, obs, out / "official" / name / cores, cores, venv)
+                row = run_theirs(name, obs, out / "official" / name / cores, cores, venv,
+                                 skipped)
             except OracleRunError as exc:
                 print(f"official run failed: {exc}", file=sys.stderr)
                 continue
