@@ -80,3 +80,19 @@ def test_dilate() -> None:
     out = np.empty_like(m)
     K.dilate(m, 1, out)
     assert out.sum() == 9 and out[1:4, 1:4].all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 16, 25, 40])
+def test_nanmedian_stack_matches_numpy_with_ties_and_nans(n: int) -> None:
+    """Ranking (n <= 24) and selection (n > 24) both give np.nanmedian exactly."""
+    rng = np.random.default_rng(n)
+    stack = rng.normal(size=(n, 6, 30)).astype(np.float32)
+    stack[:, :, :5] = np.round(stack[:, :, :5])  # many ties
+    stack[rng.random(stack.shape) < 0.3] = np.nan
+    stack[:, 0, 0] = np.nan  # all NaN
+    out = np.empty((6, 30), dtype=np.float32)
+    K.nanmedian_stack(stack, out)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        ref = np.nanmedian(stack.astype(np.float64), axis=0)
+    np.testing.assert_array_equal(out, ref.astype(np.float32))
+    assert np.isnan(out[0, 0])

@@ -765,7 +765,7 @@ def _square_parallel(data, weight, pixmap, out, wht, first, con, plane, bit, use
     return nmiss
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def combine_variance(var_sig, rn_index, weight_kind, tmeasure, wsum, wt):
     """Add one input's resampled variances to the running weighted sums (official rule).
 
@@ -786,7 +786,7 @@ def combine_variance(var_sig, rn_index, weight_kind, tmeasure, wsum, wt):
         Running sum of weights, in place.
     """
     nk, ny, nx = var_sig.shape
-    for y in range(ny):
+    for y in prange(ny):
         for x in range(nx):
             if weight_kind == 0:
                 s = np.float32(var_sig[rn_index, y, x])
@@ -811,7 +811,7 @@ def combine_variance(var_sig, rn_index, weight_kind, tmeasure, wsum, wt):
                 wt[k, y, x] += w
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def finalize_variance(wsum, wt, scaling, var_out, err_out):
     """Output variances ``wsum * scaling / wt**2`` (NaN without weight) and ERR.
 
@@ -827,7 +827,7 @@ def finalize_variance(wsum, wt, scaling, var_out, err_out):
         ``sqrt`` of the sum of the finite variances; NaN where all are NaN.
     """
     nk, ny, nx = wsum.shape
-    for y in range(ny):
+    for y in prange(ny):
         for x in range(nx):
             tot = 0.0
             anyf = False
