@@ -155,3 +155,13 @@ def test_jump_find_showers_flags_a_halo(refs):
     extra = ((showers.groupdq & 4) != 0) & ((plain.groupdq & 4) == 0)
     assert extra[0, 5, 16, 16] and extra[0, 5].sum() > 40
     assert not extra[1:].any()
+
+
+def test_firstframe_skipped_by_default_as_officially_and_flags_group0_when_asked():
+    from webbflow.steps.firstframe import FirstFrameStep
+
+    assert FirstFrameStep().run(_ramp()).meta.cal_step.firstframe == "SKIPPED"
+    out = FirstFrameStep(skip=False).run(_ramp())
+    dnu = (out.groupdq & 1) != 0
+    assert dnu[:, 0].all() and not dnu[:, 1:].any()
+    assert out.meta.cal_step.firstframe == "COMPLETE"

@@ -9,10 +9,14 @@ from .support import FLAGS, ramp_input
 
 
 class FirstFrameStep(Step):
-    """Flag the first group DO_NOT_USE when there are more than 3 groups."""
+    """Flag the first group DO_NOT_USE when there are more than 3 groups.
+
+    Skipped unless asked for (``skip=False``), as jwst 3.0's FirstFrameStep defaults.
+    """
 
     class_alias = "firstframe"
-    spec = {"bright_use_group1": Param("boolean", False, "Keep group 1 for pixels that "
+    spec = {"skip": Param("boolean", True, "Skip this step (official default: True)"),
+            "bright_use_group1": Param("boolean", True, "Keep group 1 for pixels that "
                                        "saturate in group 3 (not available: ignored)")}
 
     def process(self, model):
