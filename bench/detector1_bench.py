@@ -11,8 +11,9 @@ groups check) it runs, each as a separate process, in the same session:
 
 * the official ``Detector1Pipeline`` in the oracle venv (``maximum_cores`` 1 and 'all');
 * ours, ``strun calwebb_detector1`` (webbflow's console script), first cold in a fresh numba
-  cache (untimed for the table; compile time = cold - warm), then warm with 1 numba thread and
-  with all threads. The kernels compile to the same types whatever the array sizes, so only
+  cache (untimed for the table; compile time = cold - warm), then untimed warm-up runs with 1
+  and all threads (serial drivers and other cases' types compile there), then warm with 1
+  numba thread and with all threads. The kernels compile to the same types whatever the array sizes, so only
   the first case starts from an empty cache (``--compile-every-case`` for all of them).
 
 Both sides get every reference by override (the demo's files, N/A for the rest). On MIRI,
@@ -249,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         if cold_case:
             cold = run_ours(name, uncal, obs.reference_files, out / "ours" / name / "cold",
                             "all", numba_cache, skipped)
+        # untimed warm-ups: some kernels have serial and parallel drivers picked by the
+        # thread count, and another case's types (MIRI's 4-D dark...) compile on first use
+        for threads in ("1",) if cold_case else ("1", "all"):
+            run_ours(name, uncal, obs.reference_files, out / "ours" / name / f"warmup{threads}",
+                     threads, numba_cache, skipped)
         for threads in ("1", "all"):
             row = run_ours(name, uncal, obs.reference_files, out / "ours" / name / threads,
                            threads, numba_cache, skipped)
