@@ -13,8 +13,9 @@ groups check) it runs, each as a separate process, in the same session:
 * ours, ``strun calwebb_detector1`` (webbflow's console script), first cold in a fresh numba
   cache (untimed for the table; compile time = cold - warm), then untimed warm-up runs with 1
   and all threads (serial drivers and other cases' types compile there), then warm with 1
-  numba thread and with all threads. The kernels compile to the same types whatever the array sizes, so only
-  the first case starts from an empty cache (``--compile-every-case`` for all of them).
+  numba thread and with all threads. The kernels compile to the same types whatever the array
+  sizes, so only the first case starts from an empty cache (``--compile-every-case`` for all
+  of them).
 
 Both sides get every reference by override (the demo's files, N/A for the rest). On MIRI,
 emicorr and firstframe are skipped on both sides (set explicitly): the demo's ramps carry no
