@@ -64,9 +64,43 @@ def section(name):
     return {"threads": 1, "steps": {}, **(config.get(name) or {})}
 
 
+# The manifest and what is derived from it, read once per manifest file version: input
+# functions, params and resources are re-evaluated for every ready job at every scheduling
+# round, so reading the TSV each time made scheduling cost grow as jobs x exposures.
+_MEMO = {}
+PLAN_FILE = f"{OUTDIR}/logs/progress/plan.tsv"
+os.environ[wf.PLAN_ENV] = str(Path(PLAN_FILE).absolute())  # the jobs' progress lines read it
+
+
+def _memo():
+    tsv = checkpoints.manifest.get().output.tsv  # raises until the checkpoint has run
+    stat = os.stat(tsv)
+    key = (tsv, stat.st_mtime_ns, stat.st_size)
+    if _MEMO.get("key") != key:
+        table = read_manifest(tsv)
+        _MEMO.clear()
+        _MEMO.update(key=key, table=table, rows={r["root"]: r for _, r in table.iterrows()})
+        _MEMO["plans"] = prog.build_associations(table, ASN_FILES)
+        wf.write_plan(PLAN_FILE, planned_jobs(table, _MEMO["plans"]))
+    return _MEMO
+
+
 def manifest_table():
-    """The exposure manifest (after the checkpoint has run)."""
-    return read_manifest(checkpoints.manifest.get().output.tsv)
+    """The exposure manifest (after the checkpoint has run); do not modify it."""
+    return _memo()["table"]
+
+
+def planned_jobs(table, plans):
+    """(rule, first product) of every pipeline job the program plans, stages 1-3."""
+    jobs = []
+    for _, row in table.iterrows():
+        for stage, products in ((1, stage1_products(row)), (2, stage2_products(row))):
+            if products:
+                jobs.append((row[f"stage{stage}"], products[0]))
+    for plan in plans:
+        if plan.level == "Level3" and runnable(plan, table):
+            jobs.append((plan.pipeline, f"{OUTDIR}/{plan.products()[0]}"))
+    return jobs
 
 
 def manifest_inputs(wildcards):
@@ -98,12 +132,12 @@ def stage2_products(row):
 def asn_plans():
     """The program's associations, from the manifest checkpoint (what the associations rule
     writes to associations.tsv; computed here so stage 1-2 planning never waits on it)."""
-    return prog.build_associations(manifest_table(), ASN_FILES)
+    return _memo()["plans"]
 
 
-def runnable(plan):
+def runnable(plan, table=None):
     """A stage-3 association runs when its pipeline and every member's stages 1-2 do."""
-    rows = manifest_table().set_index("root")
+    rows = (manifest_table() if table is None else table).set_index("root")
     members = [rows.loc[m[0]] for m in plan.members]
     return ok(plan.pipeline) and all(ok(r["stage1"]) and ok(r["stage2"]) for r in members)
 
@@ -156,11 +190,10 @@ def report_targets(wildcards):
 
 def row_of(root):
     """The manifest row of an exposure root (a one-line error when there is none)."""
-    table = manifest_table()
-    rows = table[table["root"] == root]
-    if rows.empty:
+    row = _memo()["rows"].get(root)
+    if row is None:
         raise WebbflowError(f"{root}: not an exposure of {OUTDIR}/manifest.tsv")
-    return rows.iloc[0]
+    return row
 
 
 def not_routed_here(rule_name, root):
@@ -229,6 +262,14 @@ def section_steps(alias):
     return section(SECTION_OF[alias])["steps"]
 
 
+def steps_without_resample(alias):
+    """Stage-2 steps where no i2d is declared (image2_cal): resample skipped unless the config sets
+    it (as the official WFS&C image2 parameter reference does), so no stray i2d is left."""
+    steps = {name: dict(params or {}) for name, params in section_steps(alias).items()}
+    steps.setdefault("resample", {}).setdefault("skip", True)
+    return steps
+
+
 def section_threads(alias):
     return section(SECTION_OF[alias])["threads"]
 
@@ -261,11 +302,7 @@ def stage1_inputs(alias):
     """Input function of a stage-1 rule: the raw file, the demo CRDS cache, override files."""
 
     def inputs(wildcards):
-        table = manifest_table()
-        rows = table[table["root"] == wildcards.root]
-        if rows.empty:
-            raise WebbflowError(f"{wildcards.root}: not an exposure of {OUTDIR}/manifest.tsv")
-        row = rows.iloc[0]
+        row = row_of(wildcards.root)
         if row["stage1"] != alias:
             raise WebbflowError(
                 f"{wildcards.root}: EXP_TYPE {row['exp_type']} takes {row['stage1']}, not {alias}"

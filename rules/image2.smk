@@ -38,7 +38,7 @@ if IMPLEMENTED["calwebb_image2"]:
             pipeline="calwebb_image2",
             context=CONTEXT,
             version=VERSION,
-            steps=section_steps("calwebb_image2"),
+            steps=steps_without_resample("calwebb_image2"),
         log:
             f"{OUTDIR}/logs/image2/{{root}}.log",
         benchmark:

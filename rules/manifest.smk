@@ -10,6 +10,8 @@ checkpoint manifest:
         tsv=f"{OUTDIR}/manifest.tsv",
     log:
         f"{OUTDIR}/logs/manifest.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/manifest.tsv"
     conda:
         "../envs/webbflow.yaml"
     script:

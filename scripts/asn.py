@@ -5,7 +5,7 @@ from webbflow.associations import program
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 
-with workflow.log_to(snakemake.log[0]) as log:
+with workflow.job(snakemake) as log:
     plan = snakemake.params.plan
     program.write_association(plan, snakemake.output.json)
     log.info("%s: product %s, members %s", snakemake.output.json, plan.product,

@@ -5,7 +5,7 @@ from webbflow.associations import program, read_manifest
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 
-with workflow.log_to(snakemake.log[0]) as log:
+with workflow.job(snakemake) as log:
     table = read_manifest(snakemake.input.manifest)
     plans = program.build_associations(table, list(snakemake.input.asn_files))
     program.write_index(plans, snakemake.output.tsv)

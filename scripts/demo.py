@@ -6,7 +6,7 @@ from webbflow import workflow
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 
-with workflow.log_to(snakemake.log[0]) as log:
+with workflow.job(snakemake) as log:
     from webbflow.demo import generate_demo
     from webbflow.demo.program import generate_program
 

@@ -4,7 +4,7 @@ from webbflow import workflow
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 
-with workflow.log_to(snakemake.log[0]) as log:
+with workflow.job(snakemake) as log:
     from webbflow.report import quicklook_png
 
     quicklook_png(snakemake.input.product, snakemake.output.png, snakemake.params.max_size)

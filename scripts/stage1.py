@@ -6,7 +6,7 @@ from webbflow import workflow
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 
-with workflow.log_to(snakemake.log[0]):
+with workflow.job(snakemake):
     workflow.run_pipeline(
         snakemake.params.pipeline,
         snakemake.input.uncal,

@@ -6,7 +6,7 @@ from webbflow import workflow
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 
-with workflow.log_to(snakemake.log[0]):
+with workflow.job(snakemake):
     source = snakemake.input.get("asn") or snakemake.input.exposure
     workflow.run_pipeline(
         snakemake.params.pipeline,

@@ -5,7 +5,7 @@ from webbflow.associations import program, read_manifest
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script: directive
 
-with workflow.log_to(snakemake.log[0]):
+with workflow.job(snakemake):
     table = read_manifest(snakemake.input.manifest)
     plans = program.read_index(snakemake.input.associations)
     implemented = snakemake.params.implemented

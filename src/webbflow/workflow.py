@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib.util
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 import webbflow
 
@@ -34,6 +34,7 @@ __all__ = [
     "check_pipeline_steps",
     "crds_environment",
     "implemented",
+    "job",
     "log_to",
     "run_pipeline",
     "run_summary",
@@ -118,6 +119,8 @@ def coerce_command_line(config: dict[str, Any], schema_path: str | os.PathLike) 
     Snakemake reads nested ``--config 'inputs={demo: {n_exposures: 2}}'`` values as text;
     ``"2"`` becomes 2 and ``"false"`` False where the schema wants a number or a boolean.
     """
+    import yaml  # here, not at module level: job scripts import this module too
+
     schema = yaml.safe_load(Path(schema_path).read_text())
     _coerce(config, schema, schema)
 
@@ -132,6 +135,7 @@ def check_config(config: Mapping[str, Any], schema_path: str | os.PathLike) -> N
         ``"config: inputs.demo.nints: 'two' is not of type 'integer'"``, and so on.
     """
     import jsonschema
+    import yaml
 
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator_cls = jsonschema.validators.validator_for(schema)
@@ -181,16 +185,23 @@ def uncal_paths(config: Mapping[str, Any]) -> list[str]:
 
 
 def implemented(alias: str) -> bool:
-    """Whether ``webbflow.catalog.resolve(alias)`` gives a pipeline class.
+    """Whether the catalog's module for ``alias`` exists (the pipeline is implemented).
 
-    False only when the catalog says the pipeline is not implemented (its module does not
-    exist); a module that exists but fails to import is a bug and raises.
+    Asked of the module finder, without importing: Snakemake's start-up (which asks this of
+    every pipeline) then loads no numba kernels or reference readers (~3 s saved per run). A
+    module that exists but fails to import fails the jobs that run it, with its traceback in
+    their logs.
     """
-    try:
-        _resolve(alias)
-    except WebbflowError:
+    from . import catalog
+
+    entry = catalog.find(alias)
+    if entry is None:
         return False
-    return True
+    module = entry.implementation.partition(":")[0]
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def _resolve(alias: str) -> type:
@@ -331,6 +342,90 @@ def log_to(path: str | os.PathLike | None, level: int = logging.INFO) -> Iterato
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         handler.close()
+
+
+#: Environment variable naming the plan file of the run's program (set by rules/common.smk):
+#: one line per planned pipeline job, ``<rule>\t<its first product>``.
+PLAN_ENV = "WEBBFLOW_PLAN"
+
+
+def write_plan(path: str | os.PathLike, jobs: list[tuple[str, str]]) -> None:
+    """Write the plan file (``jobs``: (rule, first product) pairs); untouched when unchanged."""
+    path = Path(path)
+    text = "".join(f"{rule}\t{product}\n" for rule, product in jobs)
+    if path.is_file() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def plan_progress(
+    product: str | os.PathLike, path: str | os.PathLike | None = None
+) -> tuple[int, int] | None:
+    """(planned pipeline jobs whose first product exists, planned jobs) when ``product`` is
+    one job's first product in the plan file, else None (no plan, or not a pipeline job).
+
+    ``path`` defaults to the file named by ``$WEBBFLOW_PLAN``.
+    """
+    path = path or os.environ.get(PLAN_ENV)
+    if not path or not Path(path).is_file():
+        return None
+    products = [line.split("\t")[-1] for line in Path(path).read_text().splitlines() if line]
+    if os.path.normpath(product) not in {os.path.normpath(p) for p in products}:
+        return None
+    return sum(Path(p).exists() for p in products), len(products)
+
+
+def _product_kind(path: str | os.PathLike) -> str:
+    """``x_rateints.fits`` -> ``rateints``; ``p_cat.ecsv`` -> ``cat``; a folder: its name."""
+    stem, dot, _ = Path(path).name.partition(".")
+    return stem.rsplit("_", 1)[-1] if dot else stem
+
+
+def job_label(rule: str, inputs: Any, outputs: Any) -> str:
+    """``detector1 x_uncal.fits -> rate, rateints``: what one Snakemake job does."""
+    source = next((inputs.get(k) for k in ("uncal", "asn", "exposure") if inputs.get(k)),
+                  None) or next(iter(inputs), "")
+    if not isinstance(source, str | os.PathLike):  # a named list of files: its first
+        source = next(iter(source), "")
+    kinds = ", ".join(dict.fromkeys(_product_kind(p) for p in outputs))
+    return f"{rule} {Path(source).name} -> {kinds}" if source else f"{rule} -> {kinds}"
+
+
+def _progress(logger: logging.Logger, line: str, console: bool) -> None:
+    logger.info(line)
+    if console:  # the job's stderr is Snakemake's console (local runs) or the SLURM log
+        print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def job(smk: Any, level: int = logging.INFO) -> Iterator[logging.Logger]:
+    """:func:`log_to` the rule's log, with one progress line as the job starts and ends.
+
+    ``smk`` is the ``snakemake`` object of a ``script:`` job. The lines go to the log and to
+    the console, e.g. ``[webbflow] detector1 x_uncal.fits -> rate, rateints: started`` and
+    ``[webbflow] detector1 x_uncal.fits -> rate, rateints (3/17) 4.2 s`` where 3 of the
+    program's 17 planned pipeline jobs (:data:`PLAN_ENV`) have their products (no count for
+    jobs that are not pipeline jobs); a failure ends ``FAILED after 4.2 s: <error>``.
+    """
+    label = "[webbflow] " + job_label(smk.rule, smk.input, smk.output)
+    log_path = smk.log[0] if len(smk.log) else None
+    with log_to(log_path, level) as logger:
+        _progress(logger, f"{label}: started", log_path is not None)
+        start = time.perf_counter()
+        try:
+            yield logger
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else ""
+            _progress(logger, f"{label} FAILED after {time.perf_counter() - start:.1f} s: "
+                      f"{type(exc).__name__}: {reason}", log_path is not None)
+            raise
+        counts = plan_progress(smk.output[0]) if len(smk.output) else None
+        where = f" ({counts[0]}/{counts[1]})" if counts else ""
+        _progress(logger, f"{label}{where} {time.perf_counter() - start:.1f} s",
+                  log_path is not None)
 
 
 def raw_files(items: str | os.PathLike | list[str | os.PathLike]) -> list[Path]:
