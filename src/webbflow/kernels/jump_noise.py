@@ -15,7 +15,7 @@ pixels, where Gaussian statistics at 4 sigma allow ~0.05 %. Measured causes:
 This module removes both without touching the data:
 
 1. :func:`common_mode_offsets` measures, per integration, group difference, row (readout
-   line) and amplifier, the inverse-variance weighted, iteratively clipped (none, 5, 4, 3, 3 sigma)
+   line) and amplifier, the inverse-variance weighted, iteratively clipped (none, 4, 3 sigma)
    mean residual of the differences from each pixel's mean difference (a first unclipped
    pass, so that even a large offset is found). Sources, cosmic rays and bad pixels are
    down-weighted or clipped.
@@ -66,7 +66,7 @@ STRICT_FACTOR = 1.25
 #: fewest usable pixels of a line segment (row x amplifier) for a common-mode offset
 MIN_LINE_PIXELS = 16
 
-_CLIPS = (np.inf, 5.0, 4.0, 3.0, 3.0)
+_CLIPS = (np.inf, 4.0, 3.0)
 
 
 def common_mode(data: np.ndarray, gdq: np.ndarray, readnoise: np.ndarray, gain: np.ndarray,
@@ -107,58 +107,82 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
     is usable, or fewer than ``min_pixels`` are kept: a few pixels give no common mode, and
     one hit among them would shift it). Residual of a difference = difference - the pixel's
     mean usable difference; weights 1 / sigma**2 with sigma**2 = (|mean| g + (rn g)**2 /
-    nframes) / g**2; one unclipped pass, then clipped at 5, 4, 3, 3 sigma around the current
+    nframes) / g**2; one unclipped pass, then clipped at 4 and 3 sigma around the current
     offset. Works on transposed views.
     """
     nints, ngroups, ny, nx = data.shape
     nd = ngroups - 1
+    # runs of consecutive columns on one amplifier (1 or 4 for NIR, every column for MIRI)
+    run_start = np.empty(nx + 1, dtype=np.int64)
+    run_seg = np.empty(nx, dtype=np.int64)
+    nruns = 0
+    for x in range(nx):
+        if x == 0 or seg_of_col[x] != seg_of_col[x - 1]:
+            run_start[nruns] = x
+            run_seg[nruns] = seg_of_col[x]
+            nruns += 1
+    run_start[nruns] = nx
     for y in prange(ny):
-        mean = np.empty(nx, dtype=np.float64)
+        mean = np.zeros(nx, dtype=np.float64)
+        cnt_x = np.zeros(nx, dtype=np.int64)
         sig = np.empty(nx, dtype=np.float64)
+        r = np.empty(nx, dtype=np.float64)
         sw = np.empty(nseg, dtype=np.float64)
         swr = np.empty(nseg, dtype=np.float64)
         cnt = np.empty(nseg, dtype=np.int64)
+        cur = np.empty(nseg, dtype=np.float64)
+        for i in range(nints):  # plane by plane: contiguous rows
+            for k in range(nd):
+                for x in range(nx):
+                    if _usable(gdq, i, k, y, x, bad_bits):
+                        mean[x] += np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
+                        cnt_x[x] += 1
         for x in range(nx):
             g = np.float64(gain[y, x])
-            s = 0.0
-            n = 0
-            for i in range(nints):
-                for k in range(nd):
-                    if _usable(gdq, i, k, y, x, bad_bits):
-                        s += np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
-                        n += 1
-            if n == 0 or not (g > 0.0) or not np.isfinite(g):
-                sig[x] = np.nan
-                mean[x] = 0.0
+            sig[x] = np.nan
+            if cnt_x[x] == 0 or not (g > 0.0) or not np.isfinite(g):
                 continue
-            m = s / n
+            m = mean[x] / cnt_x[x]
             rn = np.float64(readnoise[y, x])
             v = (abs(m) * g + rn * rn * g * g / nframes) / (g * g)
             mean[x] = m
-            sig[x] = np.sqrt(v) if v > 0.0 else np.nan
+            if v > 0.0:
+                sig[x] = np.sqrt(v)
         for i in range(nints):
             for k in range(nd):
+                for x in range(nx):
+                    if sig[x] > 0.0 and _usable(gdq, i, k, y, x, bad_bits):
+                        r[x] = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
+                                - mean[x])
+                    else:
+                        r[x] = np.nan
                 for a in range(nseg):
-                    out[i, k, y, a] = 0.0
+                    cur[a] = 0.0
                 for clip in _CLIPS:
                     for a in range(nseg):
                         sw[a] = 0.0
                         swr[a] = 0.0
                         cnt[a] = 0
-                    for x in range(nx):
-                        s_ = sig[x]
-                        if not (s_ > 0.0) or not _usable(gdq, i, k, y, x, bad_bits):
-                            continue
-                        a = seg_of_col[x]
-                        r = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
-                             - mean[x])
-                        if abs(r - out[i, k, y, a]) < clip * s_:
-                            w = 1.0 / (s_ * s_)
-                            sw[a] += w
-                            swr[a] += w * r
-                            cnt[a] += 1
+                    for q in range(nruns):  # contiguous columns of one amplifier
+                        a = run_seg[q]
+                        c0 = cur[a]
+                        s_w = 0.0
+                        s_wr = 0.0
+                        s_n = 0
+                        for x in range(run_start[q], run_start[q + 1]):
+                            s_ = sig[x]
+                            if abs(r[x] - c0) < clip * s_:  # False for NaN
+                                w = 1.0 / (s_ * s_)
+                                s_w += w
+                                s_wr += w * r[x]
+                                s_n += 1
+                        sw[a] += s_w
+                        swr[a] += s_wr
+                        cnt[a] += s_n
                     for a in range(nseg):
-                        out[i, k, y, a] = swr[a] / sw[a] if cnt[a] >= min_pixels else 0.0
+                        cur[a] = swr[a] / sw[a] if cnt[a] >= min_pixels else 0.0
+                for a in range(nseg):
+                    out[i, k, y, a] = cur[a]
 
 
 @njit(cache=True, inline="always")
@@ -169,7 +193,7 @@ def _offset(off, by_col, seg_idx, i, k, y, x):
 
 
 @njit(cache=True, inline="always")
-def _ratios(e, alive, nints, nd, var_rn, strict, ratio):
+def _ratios(e, alive, nints, nd, var_rn, strict, thr_min, ratio):
     """Ratio |e_j - c_j| / sigma_j of every alive difference (NaN elsewhere); returns the
     largest one (-inf when none). ``e`` (nints * nd,) electrons, ``alive`` usable and not
     yet flagged."""
@@ -220,9 +244,13 @@ def _ratios(e, alive, nints, nd, var_rn, strict, ratio):
             s2 = abs(c) + var_rn + var_c + cov
             if not (s2 > 0.0):
                 continue
-            r = (e[j] - c) / np.sqrt(s2)
-            if r < 0.0:  # below the centre: no cosmic ray does that, stricter threshold
-                r = -r / strict
+            dev = e[j] - c
+            if dev < 0.0:  # below the centre: no cosmic ray does that, stricter threshold
+                dev = -dev / strict
+            if dev * dev <= thr_min * thr_min * s2:
+                ratio[j] = 0.0  # can never be flagged: no square root
+                continue
+            r = dev / np.sqrt(s2)
             ratio[j] = r
             if r > rmax:
                 rmax = r
@@ -269,7 +297,8 @@ def _pair_test(e, alive, nints, nd, var_rn, thr, out_gdq, y, x, jump_bit):
                 continue
             var_c = (m * abs(c) + (runs + 1) * var_rn) / (m * m)
             s2 = 2.0 * abs(c) + var_rn + 4.0 * var_c
-            if s2 > 0.0 and (e[j] + e[j + 1] - 2.0 * c) / np.sqrt(s2) > thr:
+            s = e[j] + e[j + 1] - 2.0 * c
+            if s2 > 0.0 and s * s > thr * thr * s2:
                 for kk in (k + 1, k + 2):
                     if (out_gdq[i, kk, y, x] & jump_bit) == 0:
                         out_gdq[i, kk, y, x] |= jump_bit
@@ -293,6 +322,7 @@ def detect_pass_clean(data, gdq, readnoise, gain, nframes, single_pass, thr_norm
     """
     nints, ngroups, ny, nx = data.shape
     nd = ngroups - 1
+    thr_min = min(thr_normal, thr_3diff, thr_2diff)
     for y in prange(ny):
         e = np.empty(nints * nd, dtype=np.float64)
         ratio = np.empty(nints * nd, dtype=np.float64)
@@ -308,20 +338,42 @@ def detect_pass_clean(data, gdq, readnoise, gain, nframes, single_pass, thr_norm
                 rn_e = np.float64(readnoise[y, x]) * g
                 var_rn = rn_e * rn_e / nframes
                 n = 0
+                emin = np.inf
+                top1 = -np.inf
+                top2 = -np.inf
                 for i in range(nints):
                     for k in range(nd):
                         j = i * nd + k
                         alive[j] = _usable(gdq, i, k, y, x, bad_bits)
                         if alive[j]:
-                            e[j] = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
-                                    - _offset(off, by_col, seg_idx, i, k, y, x)) * g
+                            v = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
+                                 - _offset(off, by_col, seg_idx, i, k, y, x)) * g
+                            e[j] = v
                             n += 1
+                            emin = min(emin, v)
+                            if v > top1:
+                                top2 = top1
+                                top1 = v
+                            elif v > top2:
+                                top2 = v
                         else:
                             e[j] = np.nan
-                for _ in range(nints * nd):
+                # exact bound (most pixels): every centre lies in [emin, top1], so a single
+                # ratio is at most (top1 - emin) / sqrt(var_rn + low) and a pair's at most
+                # (top1 + top2 - 2 emin) / sqrt(var_rn + 2 low), low = the smallest |centre|
+                low = 0.0 if (emin < 0.0 < top1) else min(abs(emin), abs(top1))
+                rng1 = top1 - emin
+                rng2 = top1 + top2 - 2.0 * emin
+                pthr = strict * thr_normal
+                if n >= 2 and rng1 * rng1 <= thr_min * thr_min * (var_rn + low) and (
+                        n < 4 or rng2 * rng2 <= pthr * pthr * (var_rn + 2.0 * low)):
+                    n_skip = True
+                else:
+                    n_skip = False
+                for _ in range(0 if n_skip else nints * nd):
                     if n < 2:
                         break
-                    rmax = _ratios(e, alive, nints, nd, var_rn, strict, ratio)
+                    rmax = _ratios(e, alive, nints, nd, var_rn, strict, thr_min, ratio)
                     thr = thr_normal if n >= 4 else (thr_3diff if n == 3 else thr_2diff)
                     if not (rmax > thr):
                         break
@@ -337,7 +389,7 @@ def detect_pass_clean(data, gdq, readnoise, gain, nframes, single_pass, thr_norm
                                 new += 1
                     if single_pass:
                         break
-                if n >= 4:
+                if n >= 4 and not n_skip:
                     new += _pair_test(e, alive, nints, nd, var_rn, strict * thr_normal,
                                       out_gdq, y, x, jump_bit)
                 s = 0.0
