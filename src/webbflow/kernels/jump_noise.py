@@ -126,6 +126,7 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
         mean = np.zeros(nx, dtype=np.float64)
         cnt_x = np.zeros(nx, dtype=np.int64)
         sig = np.empty(nx, dtype=np.float64)
+        wgt = np.zeros(nx, dtype=np.float64)
         r = np.empty(nx, dtype=np.float64)
         sw = np.empty(nseg, dtype=np.float64)
         swr = np.empty(nseg, dtype=np.float64)
@@ -148,6 +149,7 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
             mean[x] = m
             if v > 0.0:
                 sig[x] = np.sqrt(v)
+                wgt[x] = 1.0 / v
         for i in range(nints):
             for k in range(nd):
                 for x in range(nx):
@@ -170,11 +172,9 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
                         s_wr = 0.0
                         s_n = 0
                         for x in range(run_start[q], run_start[q + 1]):
-                            s_ = sig[x]
-                            if abs(r[x] - c0) < clip * s_:  # False for NaN
-                                w = 1.0 / (s_ * s_)
-                                s_w += w
-                                s_wr += w * r[x]
+                            if abs(r[x] - c0) < clip * sig[x]:  # False for NaN
+                                s_w += wgt[x]
+                                s_wr += wgt[x] * r[x]
                                 s_n += 1
                         sw[a] += s_w
                         swr[a] += s_wr
