@@ -12,11 +12,14 @@ import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from astropy.io import fits
 
 from ..errors import input_error
+
+if TYPE_CHECKING:
+    from astropy.io import fits
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -160,6 +163,10 @@ def _header_value(header: fits.Header, key: str, kind: type) -> object:
 
 
 def _read_row(path: Path) -> dict[str, object]:
+    # astropy.io.fits here, not at module level: Snakemake's start-up imports this module
+    # and only the manifest job reads headers (astropy.units alone costs ~0.5 s per start)
+    from astropy.io import fits
+
     if not path.exists():
         raise input_error(path, "no such file")
     try:

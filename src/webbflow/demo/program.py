@@ -148,6 +148,7 @@ def generate_program(out_dir: Path, *, subarray: str = "SUB160", nints: int = 1,
 
     files: list[Path] = []
     start = START
+    rendered: dict[int, np.ndarray] = {}  # sources per dither position (filters share them)
     for index, spec in enumerate(program_specs(dithers), 1):
         n_int = 2 if spec.segment else nints
         tim_x = timing(sub, patt, ngroups, n_int)
@@ -161,9 +162,11 @@ def generate_program(out_dir: Path, *, subarray: str = "SUB160", nints: int = 1,
         if spec.light in ("sky", "background"):
             sources = 0.0
             if spec.light == "sky":
-                sources = FILTER_SCALE[spec.filter] * render_sources(
-                    catalog, dist, pointing, (sub.xstart - 1, sub.ystart - 1),
-                    (sub.ysize, sub.xsize))
+                if spec.dither not in rendered:
+                    rendered[spec.dither] = render_sources(
+                        catalog, dist, pointing, (sub.xstart - 1, sub.ystart - 1),
+                        (sub.ysize, sub.xsize))
+                sources = FILTER_SCALE[spec.filter] * rendered[spec.dither]
             photo = det.flat[sl] * (sources + SKY_DNS * area[sl])
         elif spec.light == "flat":
             photo = det.flat[sl] * FLAT_DNS
