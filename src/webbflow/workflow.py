@@ -397,7 +397,9 @@ def job_label(rule: str, inputs: Any, outputs: Any) -> str:
 def _progress(logger: logging.Logger, line: str, console: bool) -> None:
     logger.info(line)
     if console:  # the job's stderr is Snakemake's console (local runs) or the SLURM log
-        print(line, file=sys.stderr, flush=True)
+        sys.stderr.flush()
+        # one write(2) call: concurrent jobs' lines never interleave (atomic below PIPE_BUF)
+        os.write(sys.stderr.fileno(), (line + "\n").encode())
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ def test_plan_file_is_rewritten_only_when_it_changes(plan: Path) -> None:
     assert workflow.plan_progress("out/manifest.tsv") is None  # not a pipeline job
 
 
-def test_job_prints_start_and_end_lines_with_the_plan_count(plan, tmp_path, capsys) -> None:
+def test_job_prints_start_and_end_lines_with_the_plan_count(plan, tmp_path, capfd) -> None:
     smk = _job(tmp_path)
     (tmp_path / "out" / "stage2").mkdir(parents=True)
     (tmp_path / "out" / "stage2" / "x_cal.fits").write_text("made earlier")
@@ -53,7 +53,7 @@ def test_job_prints_start_and_end_lines_with_the_plan_count(plan, tmp_path, caps
         log.info("inside the job")
         Path(smk.output.rate).parent.mkdir(parents=True)
         Path(smk.output.rate).write_text("product")
-    err = capsys.readouterr().err.splitlines()
+    err = capfd.readouterr().err.splitlines()
     label = "[webbflow] detector1 x_uncal.fits -> rate, rateints"
     assert err[0] == f"{label}: started"
     assert re.fullmatch(re.escape(label) + r" \(2/3\) \d+\.\d s", err[1]), err[1]
@@ -63,11 +63,11 @@ def test_job_prints_start_and_end_lines_with_the_plan_count(plan, tmp_path, caps
     assert err[1] in log_text
 
 
-def test_a_failing_job_says_so_in_one_line(plan, tmp_path, capsys) -> None:
+def test_a_failing_job_says_so_in_one_line(plan, tmp_path, capfd) -> None:
     smk = _job(tmp_path, "image2", cal="out/stage2/x_cal.fits", i2d="out/stage2/x_i2d.fits")
     with pytest.raises(InputError), workflow.job(smk):
         raise InputError("x_rate.fits: no SCI extension")
-    err = capsys.readouterr().err.splitlines()
+    err = capfd.readouterr().err.splitlines()
     assert err[0] == "[webbflow] image2 x_uncal.fits -> cal, i2d: started"
     assert re.fullmatch(r"\[webbflow\] image2 x_uncal\.fits -> cal, i2d FAILED after \d+\.\d s: "
                         r"InputError: x_rate\.fits: no SCI extension", err[1]), err[1]
