@@ -138,3 +138,44 @@ def test_sky_stat_sorted_subsequence_equals_sky_stat_on_the_subset() -> None:
         got = km.sky_stat_sorted(values[order][subset[order]], stat, 5, 4.0, 4.0, 0.1)
         assert got == want
     assert abs(want[0] - 1.0) < 0.01 and 7000 < want[1] < 8000
+
+
+def test_overlap_sky_stats_equal_sky_stat_on_each_slot() -> None:
+    """skymatch measures all overlaps of an image in a few passes without sorting: each
+    slot's statistic and pixel count must be sky_stat's on that slot's values (sums in pixel
+    order, so equal to rounding)."""
+    rng = np.random.default_rng(7)
+    values = rng.normal(1.0, 0.1, 30000)
+    values[::89] += 5.0  # sources to clip
+    values[::1001] -= 3.0
+    slots = rng.integers(0, 8, values.size).astype(np.uint64)  # 3 slots, overlapping
+    slots[:5] = 0b100  # slot 2 gets a few values more
+    for stat in range(4):
+        sky, npix = km.overlap_sky_stats(values, slots, 4, stat, 5, 4.0, 4.0, 0.1)
+        for s in range(3):
+            sub = values[(slots & np.uint64(1 << s)) != 0]
+            want, nwant = km.sky_stat(sub, stat, np.nan, np.nan, 5, 4.0, 4.0, 0.1)
+            assert npix[s] == nwant and 14000 < nwant < 15100
+            assert abs(sky[s] - want) <= 1e-12 * abs(want)
+            assert abs(want - 1.0) < 0.01
+        assert npix[3] == 0 and np.isnan(sky[3])  # an empty slot
+
+
+def test_overlap_values_keeps_good_pixels_in_covered_cells() -> None:
+    """Cells from the bilinear coarse map rounded; bad DQ, NaN and out-of-limit skipped."""
+    data = np.arange(64, dtype=np.float32).reshape(8, 8)
+    data[2, 4] = np.nan
+    dq = np.zeros((8, 8), dtype=np.uint32)
+    dq[1, 3] = 1
+    # coarse map every 7 pixels (rows/cols 0 and 7): cell = pixel // 4 (x), 0 (y)
+    cx = np.array([[0.0, 1.75], [0.0, 1.75]])
+    cy = np.zeros((2, 2))
+    cell_slots = np.array([[0, 3]], dtype=np.uint64)  # cell x=1 covered by slots 0 and 1
+    vals, bits = km.overlap_values(data, dq, 1, True, 10.0, np.nan, 70.0, cx, cy, 7,
+                                   cell_slots)
+    # cell x = rint(0.25 * px): 1 for px 3..5 (0.5 rounds to 0, 1.5 to 2: off the grid);
+    # NaN at (2, 4) and bad DQ at (1, 3) skipped; values 10 + data <= 70 (drops (7, 5))
+    want = [10.0 + float(data[y, x]) for y in range(8) for x in (3, 4, 5)
+            if data[y, x] + 10.0 <= 70.0 and (y, x) not in ((2, 4), (1, 3))]
+    assert vals.tolist() == want and len(want) == 24 - 3
+    assert set(bits.tolist()) == {3}

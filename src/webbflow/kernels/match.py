@@ -376,6 +376,15 @@ def sky_stat_sorted(v: np.ndarray, stat: int, nclip: int, lsigma: float, usigma:
     for k in range(lo, hi):
         b = min(int((v[k] - vmin) / width), nbins - 1)
         h[b] += 1.0
+    return _histogram_stat(h, vmin, vmax, width, stat, binwidth), m
+
+
+@njit(cache=True)
+def _histogram_stat(h: np.ndarray, vmin: float, vmax: float, width: float, stat: int,
+                    binwidth: float) -> float:
+    """'mode' (stat 2: peak bin refined by a parabola) or 'midpt' (3: interpolated median)
+    of the histogram ``h`` [nbins] (bins of ``width`` from ``vmin``)."""
+    nbins = h.shape[0]
     if stat == 2:
         ib = int(np.argmax(h))
         centre = vmin + (ib + 0.5) * width
@@ -404,14 +413,225 @@ def sky_stat_sorted(v: np.ndarray, stat: int, nclip: int, lsigma: float, usigma:
                     t_peak = -coef[1] / (2.0 * coef[2])
                     if a0 - ib <= t_peak <= a1 - ib:
                         centre += t_peak * width
-        return centre, m
-    half = 0.5 * m
+        return centre
+    half = 0.5 * h.sum()
     cum = 0.0
     for b in range(nbins):
         if cum + h[b] >= half:
-            return vmin + (b + (half - cum) / h[b]) * width, m
+            return vmin + (b + (half - cum) / h[b]) * width
         cum += h[b]
-    return vmax, m
+    return vmax
+
+
+# ----------------------------------------------------------------------- overlap skies
+@njit(cache=True)
+def overlap_values(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool,
+                   offset: float, lower: float, upper: float, coarse_x: np.ndarray,
+                   coarse_y: np.ndarray, step: int, cell_slots: np.ndarray) -> tuple:
+    """An image's usable pixels lying in overlap cells, each with its overlap slots.
+
+    Parameters
+    ----------
+    data : float32 array [ny, nx]
+        SCI (data units); ``offset`` is added (a previously subtracted sky).
+    dq : uint32 array [ny, nx]
+        DQ; a pixel with any of ``bad_bits`` set is skipped (when ``use_dq``).
+    lower, upper : float
+        Value limits (NaN: none); non-finite values are skipped.
+    coarse_x, coarse_y : float64 arrays [my, mx]
+        Grid-cell coordinates (cell units, from the grid origin) of the pixels every
+        ``step`` pixels (the last row/column at ``ny - 1``/``nx - 1``), interpolated
+        bilinearly as :func:`upsample_grid` does and rounded to the nearest cell.
+    cell_slots : uint64 array [gy, gx]
+        Per grid cell, bit ``s`` set when overlap slot ``s`` (another image) covers it.
+
+    Returns
+    -------
+    (values, slots) : float64 array [m], uint64 array [m]
+        The pixels (raster order) whose cell has at least one slot bit.
+    """
+    ny, nx = data.shape
+    my, mx = coarse_x.shape
+    gy, gx = cell_slots.shape
+    vals = np.empty(ny * nx)
+    bits = np.empty(ny * nx, dtype=np.uint64)
+    bad = np.uint32(bad_bits)
+    n = 0
+    for y in range(ny):
+        jy = min(y // step, my - 2) if my > 1 else 0
+        y0 = jy * step
+        y1 = min((jy + 1) * step, ny - 1)
+        ty = (y - y0) / (y1 - y0) if my > 1 and y1 > y0 else 0.0
+        jy1 = min(jy + 1, my - 1)
+        for x in range(nx):
+            d = data[y, x]
+            if not np.isfinite(d):
+                continue
+            if use_dq and (dq[y, x] & bad) != 0:
+                continue
+            v = np.float64(d) + offset
+            if not np.isfinite(v):
+                continue
+            if np.isfinite(lower) and v < lower:
+                continue
+            if np.isfinite(upper) and v > upper:
+                continue
+            ix = min(x // step, mx - 2) if mx > 1 else 0
+            x0 = ix * step
+            x1 = min((ix + 1) * step, nx - 1)
+            tx = (x - x0) / (x1 - x0) if mx > 1 and x1 > x0 else 0.0
+            ix1 = min(ix + 1, mx - 1)
+            fx = ((1 - ty) * ((1 - tx) * coarse_x[jy, ix] + tx * coarse_x[jy, ix1])
+                  + ty * ((1 - tx) * coarse_x[jy1, ix] + tx * coarse_x[jy1, ix1]))
+            fy = ((1 - ty) * ((1 - tx) * coarse_y[jy, ix] + tx * coarse_y[jy, ix1])
+                  + ty * ((1 - tx) * coarse_y[jy1, ix] + tx * coarse_y[jy1, ix1]))
+            if not (np.isfinite(fx) and np.isfinite(fy)):
+                continue
+            cx = np.rint(fx)
+            cy = np.rint(fy)
+            if cx < 0 or cy < 0 or cx >= gx or cy >= gy:
+                continue
+            s = cell_slots[int(cy), int(cx)]
+            if s == 0:
+                continue
+            vals[n] = v
+            bits[n] = s
+            n += 1
+    return vals[:n].copy(), bits[:n].copy()
+
+
+@njit(cache=True)
+def _slot_sums(values, slots, nslot, tlo, thi, centre, power):
+    """Per slot: count and sum of ``(v - centre) ** power`` (power 1 or 2) over the values
+    with ``tlo <= v <= thi``."""
+    cnt = np.zeros(nslot, dtype=np.int64)
+    acc = np.zeros(nslot)
+    for k in range(values.shape[0]):
+        v = values[k]
+        b = slots[k]
+        s = 0
+        while b != 0:
+            if b & np.uint64(1):
+                if tlo[s] <= v <= thi[s]:
+                    cnt[s] += 1
+                    if power == 1:
+                        acc[s] += v
+                    else:
+                        acc[s] += (v - centre[s]) ** 2
+            b = b >> np.uint64(1)
+            s += 1
+    return cnt, acc
+
+
+@njit(cache=True)
+def overlap_sky_stats(values: np.ndarray, slots: np.ndarray, nslot: int, stat: int,
+                      nclip: int, lsigma: float, usigma: float, binwidth: float) -> tuple:
+    """:func:`sky_stat` of the values of every overlap slot, all slots in a few passes and
+    no sort ('median' excepted).
+
+    Parameters
+    ----------
+    values : float64 array [m]
+        Values already finite and within the limits (from :func:`overlap_values`).
+    slots : uint64 array [m]
+        Slot bits of each value (bit ``s``: the value belongs to slot ``s``).
+
+    Returns
+    -------
+    (sky, npix) : float64 array [nslot], int64 array [nslot]
+        The clipped statistic and the number of values it used (NaN, 0: empty slot).
+        The same clipping rules and histogram as :func:`sky_stat`; sums are accumulated
+        in pixel order rather than sorted order (equal to rounding).
+    """
+    inf = np.inf
+    tlo = np.full(nslot, -inf)
+    thi = np.full(nslot, inf)
+    zero = np.zeros(nslot)
+    cnt, acc = _slot_sums(values, slots, nslot, tlo, thi, zero, 1)
+    mean = np.where(cnt > 0, acc / np.maximum(cnt, 1), np.nan)
+    _, acc2 = _slot_sums(values, slots, nslot, tlo, thi, mean, 2)
+    std = np.sqrt(acc2 / np.maximum(cnt, 1))
+    active = cnt > 0
+    for _ in range(nclip):
+        if not active.any():
+            break
+        nlo = tlo.copy()
+        nhi = thi.copy()
+        for s in range(nslot):
+            if active[s]:
+                nlo[s] = max(tlo[s], mean[s] - lsigma * std[s])
+                nhi[s] = min(thi[s], mean[s] + usigma * std[s])
+        ncnt, nacc = _slot_sums(values, slots, nslot, nlo, nhi, zero, 1)
+        for s in range(nslot):
+            if not active[s]:
+                continue
+            if ncnt[s] == 0 or ncnt[s] == cnt[s]:
+                active[s] = False  # converged (or clipping would empty it): keep the set
+                continue
+            tlo[s] = nlo[s]
+            thi[s] = nhi[s]
+            cnt[s] = ncnt[s]
+            mean[s] = nacc[s] / ncnt[s]
+        if active.any():
+            _, acc2 = _slot_sums(values, slots, nslot, tlo, thi, mean, 2)
+            for s in range(nslot):
+                if active[s]:
+                    std[s] = math.sqrt(acc2[s] / cnt[s])
+    out = mean.copy()
+    if stat == 0:
+        return out, cnt
+    if stat == 1:
+        for s in range(nslot):
+            if cnt[s] == 0:
+                continue
+            sel = np.empty(cnt[s])
+            m = 0
+            bit = np.uint64(1) << np.uint64(s)
+            for k in range(values.shape[0]):
+                v = values[k]
+                if (slots[k] & bit) != 0 and tlo[s] <= v <= thi[s]:
+                    sel[m] = v
+                    m += 1
+            sel.sort()
+            out[s] = sel[m // 2] if m % 2 == 1 else 0.5 * (sel[m // 2 - 1] + sel[m // 2])
+        return out, cnt
+    vmin = np.full(nslot, inf)
+    vmax = np.full(nslot, -inf)
+    for k in range(values.shape[0]):
+        v = values[k]
+        b = slots[k]
+        s = 0
+        while b != 0:
+            if b & np.uint64(1):
+                if tlo[s] <= v <= thi[s]:
+                    vmin[s] = min(vmin[s], v)
+                    vmax[s] = max(vmax[s], v)
+            b = b >> np.uint64(1)
+            s += 1
+    width = binwidth * std
+    start = np.zeros(nslot + 1, dtype=np.int64)
+    for s in range(nslot):
+        nb = 0
+        if cnt[s] > 0 and width[s] > 0 and vmax[s] > vmin[s]:
+            nb = int((vmax[s] - vmin[s]) / width[s]) + 1
+        start[s + 1] = start[s] + nb
+    h = np.zeros(start[nslot])
+    for k in range(values.shape[0]):
+        v = values[k]
+        b = slots[k]
+        s = 0
+        while b != 0:
+            if b & np.uint64(1):
+                nb = start[s + 1] - start[s]
+                if nb > 0 and tlo[s] <= v <= thi[s]:
+                    h[start[s] + min(int((v - vmin[s]) / width[s]), nb - 1)] += 1.0
+            b = b >> np.uint64(1)
+            s += 1
+    for s in range(nslot):
+        if start[s + 1] > start[s]:
+            out[s] = _histogram_stat(h[start[s]:start[s + 1]], vmin[s], vmax[s], width[s],
+                                     stat, binwidth)
+    return out, cnt
 
 
 # ----------------------------------------------------------------------- footprints

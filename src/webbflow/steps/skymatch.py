@@ -25,8 +25,11 @@ only when wholly inside the footprint), and every image is then read once: its p
 mapped to grid cells (the WCS evaluated every 16 pixels and interpolated), and its sky is
 measured on its overlap with each other image by looking up that image's coverage. Memory
 holds one image plus N coverage rasters of one bit per cell; time is one WCS evaluation and
-one statistic per overlapping pair per image. The pairwise differences are then solved as a
-weighted least-squares problem on the overlap graph (weights: overlap pixel counts).
+one numba pass per image collecting its usable pixels in overlap cells with a bit per
+neighbour, then all its pairwise statistics together in a few passes, without sorting (the
+same clipping and histogram rules; sums in pixel order, so equal to rounding). The pairwise
+differences are then solved as a weighted least-squares problem on the overlap graph
+(weights: overlap pixel counts).
 """
 
 from __future__ import annotations
@@ -181,24 +184,40 @@ class SkyMatchStep(Step):
                                float(self.lsigma), float(self.usigma), float(self.binwidth))
         return float(v), int(n)
 
-    def _sorted_values(self, values: np.ndarray, cy: np.ndarray, cx: np.ndarray
-                       ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Values within ``lower``/``upper`` (finite) sorted ascending, with their cells."""
-        keep = np.isfinite(values)
-        if self.lower is not None:
-            keep &= values >= float(self.lower)
-        if self.upper is not None:
-            keep &= values <= float(self.upper)
-        values, cy, cx = values[keep], cy[keep], cx[keep]
-        order = np.argsort(values, kind="stable")
-        return values[order], (cy[order], cx[order])
-
-    def _stat_sorted(self, values: np.ndarray) -> tuple[float, int]:
-        v, n = kmatch.sky_stat_sorted(np.ascontiguousarray(values, dtype=np.float64),
-                                      kmatch.SKY_STATS[self.skystat], int(self.nclip),
-                                      float(self.lsigma), float(self.usigma),
-                                      float(self.binwidth))
-        return float(v), int(n)
+    def _pair_skies(self, grid: _Grid, i: int, m: DataModel
+                    ) -> dict[int, tuple[float, int]]:
+        """``{j: (sky, npix)}``: the statistic of image ``i``'s usable pixels on its overlap
+        with each neighbour ``j`` (one pass over the image per 64 neighbours)."""
+        nbrs = grid.neighbours(i)
+        out: dict[int, tuple[float, int]] = {}
+        if not nbrs:
+            return out
+        coarse_x, coarse_y = grid.coarse_cells(m)
+        data = np.ascontiguousarray(m.data, dtype=np.float32)
+        dq = getattr(m, "dq", None)
+        use_dq = self._bad_bits is not None and dq is not None
+        dq = (np.ascontiguousarray(dq, dtype=np.uint32) if use_dq
+              else np.zeros((1, 1), dtype=np.uint32))
+        offset = 0.0
+        if m.meta.background.subtracted and m.meta.background.level is not None:
+            offset = float(m.meta.background.level)
+        lower = np.nan if self.lower is None else float(self.lower)
+        upper = np.nan if self.upper is None else float(self.upper)
+        for start in range(0, len(nbrs), 64):
+            chunk = nbrs[start:start + 64]
+            cell_slots = np.zeros(grid.cover[0].shape, dtype=np.uint64)
+            for slot, j in enumerate(chunk):
+                cell_slots[grid.cover[j]] |= np.uint64(1) << np.uint64(slot)
+            values, slots = kmatch.overlap_values(
+                data, dq, int(self._bad_bits or 0), use_dq, offset, lower, upper,
+                coarse_x, coarse_y, WCS_STEP, cell_slots)
+            sky, npix = kmatch.overlap_sky_stats(
+                values, slots, len(chunk), kmatch.SKY_STATS[self.skystat], int(self.nclip),
+                float(self.lsigma), float(self.usigma), float(self.binwidth))
+            for slot, j in enumerate(chunk):
+                if npix[slot] > 0:
+                    out[j] = (float(sky[slot]), int(npix[slot]))
+        return out
 
     def _values(self, m: DataModel) -> np.ndarray:
         data = np.asarray(m.data, dtype=np.float64)
@@ -239,22 +258,12 @@ class SkyMatchStep(Step):
         pair_sky: dict[tuple[int, int], tuple[float, int]] = {}
         for i in range(n):  # one image at a time
             m = load(i)
-            good = self._good(m)
-            data = self._values(m)
             if need_local:
-                local[i], _ = self._stat(data[good])
-            if grid is None:
-                continue
-            cy, cx = grid.cells_of(m)
-            inside = good & (cy >= 0) & (cx >= 0)
-            # the image's usable values sorted once; each overlap takes its (sorted)
-            # subsequence, so no sort per pair
-            values, cells = self._sorted_values(data[inside], cy[inside], cx[inside])
-            for j in grid.neighbours(i):
-                sel = grid.cover[j][cells[0], cells[1]]
-                if sel.any():
-                    pair_sky[(i, j)] = self._stat_sorted(values[sel])
-            del m, data, good, values, cells
+                local[i], _ = self._stat(self._values(m)[self._good(m)])
+            if grid is not None:
+                for j, sky in self._pair_skies(grid, i, m).items():
+                    pair_sky[(i, j)] = sky
+            del m
         if method == "local":
             return list(local)
         if method == "global":
@@ -342,22 +351,17 @@ class _Grid:
                 out.append(j)
         return out
 
-    def cells_of(self, m: DataModel) -> tuple[np.ndarray, np.ndarray]:
-        """Grid cell (row, column) of every pixel of ``m`` (-1 outside the grid)."""
+    def coarse_cells(self, m: DataModel) -> tuple[np.ndarray, np.ndarray]:
+        """Grid-cell coordinates (x, y; float64 [my, mx], cell units from the grid origin)
+        of ``m``'s pixels every ``WCS_STEP`` pixels (last row/column included)."""
         ny, nx = m.shape
         xs = np.unique(np.r_[np.arange(0, nx, WCS_STEP), nx - 1]).astype(float)
         ys = np.unique(np.r_[np.arange(0, ny, WCS_STEP), ny - 1]).astype(float)
         gx, gy = np.meshgrid(xs, ys)
         ra, dec = m.meta.wcs(gx, gy, with_bounding_box=False)
         px, py = self._plane(np.asarray(ra), np.asarray(dec))
-        fx = kmatch.upsample_grid(np.ascontiguousarray(px - self.x0), WCS_STEP, ny, nx)
-        fy = kmatch.upsample_grid(np.ascontiguousarray(py - self.y0), WCS_STEP, ny, nx)
-        cx = np.rint(fx).astype(np.int64)
-        cy = np.rint(fy).astype(np.int64)
-        out = (cx < 0) | (cx >= self.nx) | (cy < 0) | (cy >= self.ny) | ~np.isfinite(fx)
-        cx[out] = -1
-        cy[out] = -1
-        return cy, cx
+        return (np.ascontiguousarray(px - self.x0, dtype=np.float64),
+                np.ascontiguousarray(py - self.y0, dtype=np.float64))
 
 
 def _footprint_sky(m: DataModel) -> tuple[np.ndarray, np.ndarray]:
