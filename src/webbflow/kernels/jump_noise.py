@@ -186,13 +186,6 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
 
 
 @njit(cache=True, inline="always")
-def _offset(off, by_col, seg_idx, i, k, y, x):
-    if by_col:
-        return off[i, k, x, seg_idx[y]]
-    return off[i, k, y, seg_idx[x]]
-
-
-@njit(cache=True, inline="always")
 def _ratios(e, alive, nints, nd, var_rn, strict, thr_min, ratio):
     """Ratio |e_j - c_j| / sigma_j of every alive difference (NaN elsewhere); returns the
     largest one (-inf when none). ``e`` (nints * nd,) electrons, ``alive`` usable and not
@@ -306,11 +299,187 @@ def _pair_test(e, alive, nints, nd, var_rn, thr, out_gdq, y, x, jump_bit):
     return new
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
+def _test_pixel(e, alive, n, nints, nd, var_rn, single_pass, thr_normal, thr_3diff, thr_2diff,
+                strict, thr_min, ratio, out_gdq, y, x, jump_bit):
+    """The full test of one pixel (``e`` electrons, ``alive`` usable, ``n`` of them): the
+    iterative or single-pass rejection, then the pair test. Returns new flags and the usable
+    differences left."""
+    new = 0
+    for _ in range(nints * nd):
+        if n < 2:
+            break
+        rmax = _ratios(e, alive, nints, nd, var_rn, strict, thr_min, ratio)
+        thr = thr_normal if n >= 4 else (thr_3diff if n == 3 else thr_2diff)
+        if not (rmax > thr):
+            break
+        for j in range(nints * nd):
+            r = ratio[j]
+            if (r > thr) if single_pass else (r == rmax):
+                alive[j] = False
+                n -= 1
+                i = j // nd
+                k = j - i * nd
+                if (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
+                    out_gdq[i, k + 1, y, x] |= jump_bit
+                    new += 1
+        if single_pass:
+            break
+    if n >= 4:
+        new += _pair_test(e, alive, nints, nd, var_rn, strict * thr_normal, out_gdq, y, x,
+                          jump_bit)
+    return new, n
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _clean_row(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, thr_3diff,
+               thr_2diff, strict, bad_bits, jump_bit, off, by_col, seg_idx, out_gdq, med_out,
+               sig_out, counts, pixjump, y, orow, okrow, hasrow, e, ratio, alive):
+    """Row ``y`` of :func:`detect_pass_clean`. Work arrays: ``orow`` (nints*nd, nx) float64
+    the row's differences minus their offsets, in electrons, ``okrow`` same shape bool
+    usable, formed plane by plane (contiguous, vectorised); ``hasrow`` (nx,) bool; ``e``,
+    ``ratio``, ``alive`` (nints*nd,) one pixel's copy for the exact test. Per pixel, the
+    statistics of :func:`_bound_skips` are taken in registers, in the order of the exact
+    test (same sums)."""
+    nints, ngroups, _, nx = data.shape
+    nd = ngroups - 1
+    thr_min = min(thr_normal, thr_3diff, thr_2diff)
+    for i in range(nints):
+        for k in range(nd):
+            j = i * nd + k
+            if by_col:
+                for x in range(nx):
+                    orow[j, x] = off[i, k, x, seg_idx[y]]
+            else:
+                for x in range(nx):
+                    orow[j, x] = off[i, k, y, seg_idx[x]]
+            for x in range(nx):
+                orow[j, x] = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
+                              - orow[j, x]) * np.float64(gain[y, x])
+                okrow[j, x] = ((gdq[i, k, y, x] | gdq[i, k + 1, y, x]) & bad_bits) == 0
+    for x in range(nx):
+        hasrow[x] = False
+    for i in range(nints):
+        for k in range(ngroups):
+            for x in range(nx):
+                hasrow[x] |= (out_gdq[i, k, y, x] & jump_bit) != 0
+    n_new = 0
+    n_pix = 0
+    for x in range(nx):
+        g = np.float64(gain[y, x])
+        has = hasrow[x]
+        if not (g > 0.0 and np.isfinite(g)):
+            med_out[y, x] = np.nan
+            sig_out[y, x] = np.nan
+            pixjump[y, x] = has
+            continue
+        rn_e = np.float64(readnoise[y, x]) * g
+        var_rn = rn_e * rn_e / nframes
+        tot = 0.0
+        n = 0
+        t1 = t2 = t3 = t4 = pm = -np.inf
+        b1 = b2 = b3 = np.inf
+        for i in range(nints):
+            prev = False
+            pv = 0.0
+            for k in range(nd):
+                j = i * nd + k
+                ok = okrow[j, x]
+                if ok:
+                    v = orow[j, x]
+                    tot += v
+                    n += 1
+                    if prev and v + pv > pm:
+                        pm = v + pv
+                    pv = v
+                    c = v
+                    t1, c = max(t1, c), min(t1, c)
+                    t2, c = max(t2, c), min(t2, c)
+                    t3, c = max(t3, c), min(t3, c)
+                    t4 = max(t4, c)
+                    c = v
+                    b1, c = min(b1, c), max(b1, c)
+                    b2, c = min(b2, c), max(b2, c)
+                    b3 = min(b3, c)
+                prev = ok
+        if n < 2:
+            skip = True
+        elif n < 4:
+            # every centre lies in [b1, t1]: a ratio is at most (t1 - b1) / sqrt(var_rn + low)
+            low = 0.0 if (b1 < 0.0 < t1) else min(abs(b1), abs(t1))
+            rng1 = t1 - b1
+            skip = rng1 * rng1 <= thr_min * thr_min * (var_rn + low)
+        else:
+            skip = _bound_skips(tot, n, t1, t2, t3, t4, b1, b2, b3, pm, var_rn, thr_normal,
+                                strict)
+        new = 0
+        nleft = n
+        s = tot
+        if not skip:
+            for j in range(nints * nd):
+                alive[j] = okrow[j, x]
+                e[j] = orow[j, x] if alive[j] else np.nan
+            new, nleft = _test_pixel(e, alive, n, nints, nd, var_rn, single_pass, thr_normal,
+                                     thr_3diff, thr_2diff, strict, thr_min, ratio, out_gdq, y,
+                                     x, jump_bit)
+            s = 0.0
+            for j in range(nints * nd):
+                if alive[j]:
+                    s += e[j]
+        m_out = np.nan
+        s_out = np.nan
+        if nleft > 0:
+            m_out = s / nleft
+            v = abs(m_out) + var_rn
+            s_out = np.sqrt(v) if v > 0.0 else np.nan
+        med_out[y, x] = m_out
+        sig_out[y, x] = s_out
+        pixjump[y, x] = has or new > 0
+        if new > 0:
+            n_new += new
+            n_pix += 1
+    counts[y, 0] = n_new
+    counts[y, 1] = n_pix
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _bound_skips(tot, n, t1, t2, t3, t4, b1, b2, b3, pm, var_rn, thr, strict):
+    """True when no difference of a pixel with ``n >= 4`` usable ones can be flagged.
+
+    ``tot`` their sum, ``t1 >= .. >= t4`` the four largest, ``b1 <= b2 <= b3`` the three
+    smallest (electrons). A centre is the mean of at least ``n - 3`` of the other differences
+    (``n - 4`` for a pair, at least 1), so it lies between the mean of the ``n - 3``
+    smallest and of the ``n - 3`` largest differences; with the variance terms of the centre
+    dropped (>= 0), that bounds every single ratio and pair statistic. ``slack`` covers the
+    rounding of the sums (the bound only decides whether the exact test runs).
+    """
+    if not np.isfinite(tot):
+        return False
+    slack = 1e-9 * n * (abs(t1) + abs(b1))
+    m3 = n - 3
+    lc = (tot - (t1 + t2 + t3)) / m3
+    uc = (tot - (b1 + b2 + b3)) / m3
+    low = 0.0 if (lc <= 0.0 <= uc) else min(abs(lc), abs(uc))
+    dev = max(t1 - lc, (uc - b1) / strict) + slack
+    den = var_rn + max(low - slack, 0.0)
+    if not (dev * dev <= thr * thr * den * (1.0 - 1e-9)):
+        return False
+    lc2 = (tot - (t1 + t2 + t3 + t4)) / (n - 4) if n >= 5 else b1
+    low2 = lc2 if lc2 > 0.0 else (-t1 if t1 < 0.0 else 0.0)
+    top = max(pm - 2.0 * lc2, 0.0) + 2.0 * slack
+    pthr = strict * thr
+    return top * top <= pthr * pthr * (var_rn + 2.0 * max(low2 - slack, 0.0)) * (1.0 - 1e-9)
+
+
+#: rows per parallel task of :func:`detect_pass_clean` (work arrays allocated once per task)
+_ROWS = 8
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
 def detect_pass_clean(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, thr_3diff,
                       thr_2diff, strict, bad_bits, jump_bit, off, by_col, seg_idx, out_gdq,
                       med_out, sig_out, counts, pixjump):
-    """Noise-aware iterative or single-pass detection (module docstring), one row per task.
+    """Noise-aware iterative or single-pass detection (module docstring), rows in parallel.
 
     data (nints, ngroups, ny, nx) float32 DN; gdq uint8 (read: DO_NOT_USE/SATURATED);
     readnoise, gain (ny, nx); off (nints, ngroups-1, nlines, nseg) float64 DN from
@@ -319,97 +488,21 @@ def detect_pass_clean(data, gdq, readnoise, gain, nframes, single_pass, thr_norm
     :func:`webbflow.kernels.jump.detect_pass`: JUMP_DET added to ``out_gdq``; ``med_out``,
     ``sig_out`` (ny, nx) the mean of the unflagged differences and its sigma (electrons);
     ``counts`` (ny, 2) new flags and pixels with new flags; ``pixjump`` (ny, nx).
+
+    Per row, the differences are formed plane by plane with each pixel's sum, count, runs,
+    four largest and three smallest values; :func:`_bound_skips` then proves for most pixels
+    that nothing can be flagged, and only the others run the exact per-pixel test.
     """
     nints, ngroups, ny, nx = data.shape
-    nd = ngroups - 1
-    thr_min = min(thr_normal, thr_3diff, thr_2diff)
-    for y in prange(ny):
-        e = np.empty(nints * nd, dtype=np.float64)
-        ratio = np.empty(nints * nd, dtype=np.float64)
-        alive = np.empty(nints * nd, dtype=np.bool_)
-        n_new = 0
-        n_pix = 0
-        for x in range(nx):
-            g = np.float64(gain[y, x])
-            new = 0
-            m_out = np.nan
-            s_out = np.nan
-            if g > 0.0 and np.isfinite(g):
-                rn_e = np.float64(readnoise[y, x]) * g
-                var_rn = rn_e * rn_e / nframes
-                n = 0
-                emin = np.inf
-                top1 = -np.inf
-                top2 = -np.inf
-                for i in range(nints):
-                    for k in range(nd):
-                        j = i * nd + k
-                        alive[j] = _usable(gdq, i, k, y, x, bad_bits)
-                        if alive[j]:
-                            v = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
-                                 - _offset(off, by_col, seg_idx, i, k, y, x)) * g
-                            e[j] = v
-                            n += 1
-                            emin = min(emin, v)
-                            if v > top1:
-                                top2 = top1
-                                top1 = v
-                            elif v > top2:
-                                top2 = v
-                        else:
-                            e[j] = np.nan
-                # exact bound (most pixels): every centre lies in [emin, top1], so a single
-                # ratio is at most (top1 - emin) / sqrt(var_rn + low) and a pair's at most
-                # (top1 + top2 - 2 emin) / sqrt(var_rn + 2 low), low = the smallest |centre|
-                low = 0.0 if (emin < 0.0 < top1) else min(abs(emin), abs(top1))
-                rng1 = top1 - emin
-                rng2 = top1 + top2 - 2.0 * emin
-                pthr = strict * thr_normal
-                if n >= 2 and rng1 * rng1 <= thr_min * thr_min * (var_rn + low) and (
-                        n < 4 or rng2 * rng2 <= pthr * pthr * (var_rn + 2.0 * low)):
-                    n_skip = True
-                else:
-                    n_skip = False
-                for _ in range(0 if n_skip else nints * nd):
-                    if n < 2:
-                        break
-                    rmax = _ratios(e, alive, nints, nd, var_rn, strict, thr_min, ratio)
-                    thr = thr_normal if n >= 4 else (thr_3diff if n == 3 else thr_2diff)
-                    if not (rmax > thr):
-                        break
-                    for j in range(nints * nd):
-                        r = ratio[j]
-                        if (r > thr) if single_pass else (r == rmax):
-                            alive[j] = False
-                            n -= 1
-                            i = j // nd
-                            k = j - i * nd
-                            if (out_gdq[i, k + 1, y, x] & jump_bit) == 0:
-                                out_gdq[i, k + 1, y, x] |= jump_bit
-                                new += 1
-                    if single_pass:
-                        break
-                if n >= 4 and not n_skip:
-                    new += _pair_test(e, alive, nints, nd, var_rn, strict * thr_normal,
-                                      out_gdq, y, x, jump_bit)
-                s = 0.0
-                for j in range(nints * nd):
-                    if alive[j]:
-                        s += e[j]
-                if n > 0:
-                    m_out = s / n
-                    v = abs(m_out) + var_rn
-                    s_out = np.sqrt(v) if v > 0.0 else np.nan
-            med_out[y, x] = m_out
-            sig_out[y, x] = s_out
-            has = False
-            for i in range(nints):
-                for k in range(ngroups):
-                    if (out_gdq[i, k, y, x] & jump_bit) != 0:
-                        has = True
-            pixjump[y, x] = has
-            if new > 0:
-                n_new += new
-                n_pix += 1
-        counts[y, 0] = n_new
-        counts[y, 1] = n_pix
+    nj = nints * (ngroups - 1)
+    for b in prange((ny + _ROWS - 1) // _ROWS):
+        orow = np.empty((nj, nx), dtype=np.float64)
+        okrow = np.empty((nj, nx), dtype=np.bool_)
+        hasrow = np.empty(nx, dtype=np.bool_)
+        e = np.empty(nj, dtype=np.float64)
+        ratio = np.empty(nj, dtype=np.float64)
+        alive = np.empty(nj, dtype=np.bool_)
+        for y in range(b * _ROWS, min(ny, (b + 1) * _ROWS)):
+            _clean_row(data, gdq, readnoise, gain, nframes, single_pass, thr_normal, thr_3diff,
+                       thr_2diff, strict, bad_bits, jump_bit, off, by_col, seg_idx, out_gdq,
+                       med_out, sig_out, counts, pixjump, y, orow, okrow, hasrow, e, ratio, alive)
