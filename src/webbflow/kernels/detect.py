@@ -99,18 +99,17 @@ def _fill_and_filter(mesh: np.ndarray, ok: np.ndarray) -> np.ndarray:
 
 
 @njit(parallel=True, cache=True)
-def _mesh_stats(data: np.ndarray, mask: np.ndarray, box: int, sigma: float,
-                maxiters: int, min_frac: float) -> tuple:
+def _mesh_gather(data: np.ndarray, mask: np.ndarray, box: int, min_frac: float) -> tuple:
+    """Good values of every mesh cell, one row per cell padded with +inf, and their
+    counts (0 for a cell with too few good pixels)."""
     ny, nx = data.shape
     my = max(1, (ny + box - 1) // box)
     mx = max(1, (nx + box - 1) // box)
-    bkg = np.zeros((my, mx))
-    rms = np.zeros((my, mx))
-    ok = np.zeros((my, mx), dtype=np.bool_)
-    for cell in prange(my * mx):  # one cell per iteration: any thread count, same result
+    buf = np.full((my * mx, box * box), np.inf)
+    count = np.zeros(my * mx, dtype=np.int64)
+    for cell in prange(my * mx):
         cj = cell // mx
         ci = cell % mx
-        buf = np.empty(box * box)
         n = 0
         y0, y1 = cj * box, min(ny, (cj + 1) * box)
         x0, x1 = ci * box, min(nx, (ci + 1) * box)
@@ -118,14 +117,27 @@ def _mesh_stats(data: np.ndarray, mask: np.ndarray, box: int, sigma: float,
             for x in range(x0, x1):
                 v = data[y, x]
                 if not mask[y, x] and np.isfinite(v):
-                    buf[n] = v
+                    buf[cell, n] = v
                     n += 1
         if n >= max(3, int(min_frac * (y1 - y0) * (x1 - x0))):
-            vals = np.sort(buf[:n])
-            med, std = sorted_clipped_stats(vals, n, sigma, maxiters)
-            bkg[cj, ci] = med
-            rms[cj, ci] = std
-            ok[cj, ci] = True
+            count[cell] = n
+    return buf, count
+
+
+@njit(parallel=True, cache=True)
+def _mesh_stats(rows: np.ndarray, count: np.ndarray, my: int, mx: int, sigma: float,
+                maxiters: int) -> tuple:
+    """Clipped (median, std) of each cell from its sorted row (``count`` values)."""
+    bkg = np.zeros((my, mx))
+    rms = np.zeros((my, mx))
+    ok = np.zeros((my, mx), dtype=np.bool_)
+    for cell in prange(my * mx):  # one cell per iteration: any thread count, same result
+        n = count[cell]
+        if n > 0:
+            med, std = sorted_clipped_stats(rows[cell], n, sigma, maxiters)
+            bkg[cell // mx, cell % mx] = med
+            rms[cell // mx, cell % mx] = std
+            ok[cell // mx, cell % mx] = True
     return bkg, rms, ok
 
 
@@ -177,10 +189,14 @@ def background_mesh(data: np.ndarray, mask: np.ndarray, box: int, sigma: float =
     if data.ndim != 2 or mask.shape != data.shape:
         raise ValueError("background_mesh: data and mask must be 2-D of the same shape")
     box = int(max(1, min(box, max(data.shape))))
-    bkg, rms, ok = _mesh_stats(data, mask, box, float(sigma), int(maxiters), float(min_frac))
+    ny, nx = data.shape
+    rows, count = _mesh_gather(data, mask, box, float(min_frac))
+    rows.sort(axis=1)  # numpy's vectorised sort: ~15x numba's on 160k-value cells
+    bkg, rms, ok = _mesh_stats(rows, count, max(1, (ny + box - 1) // box),
+                               max(1, (nx + box - 1) // box), float(sigma), int(maxiters))
+    del rows
     bkg = _fill_and_filter(bkg, ok)
     rms = _fill_and_filter(rms, ok)
-    ny, nx = data.shape
     return _interp_mesh(bkg, box, ny, nx), _interp_mesh(rms, box, ny, nx)
 
 
@@ -223,23 +239,43 @@ def _dao_kernel(fwhm: float, sigma_radius: float) -> tuple:
 def _correlate(data: np.ndarray, mask: np.ndarray, kern: np.ndarray, inside: np.ndarray,
                half: int) -> np.ndarray:
     ny, nx = data.shape
+    # the kernel's points inside its radius, in row-major order (the summation order)
+    npt = 0
+    for j in range(2 * half + 1):
+        for i in range(2 * half + 1):
+            if inside[j, i]:
+                npt += 1
+    dj = np.empty(npt, dtype=np.int64)
+    di = np.empty(npt, dtype=np.int64)
+    w = np.empty(npt)
+    k = 0
+    for j in range(2 * half + 1):
+        for i in range(2 * half + 1):
+            if inside[j, i]:
+                dj[k] = j - half
+                di[k] = i - half
+                w[k] = kern[j, i]
+                k += 1
     out = np.zeros((ny, nx))
     for y in prange(ny):
+        edge_y = y < half or y >= ny - half
         for x in range(nx):
             if mask[y, x]:
                 continue
             s = 0.0
-            for j in range(-half, half + 1):
-                yy = y + j
-                if yy < 0 or yy >= ny:
-                    continue
-                for i in range(-half, half + 1):
-                    xx = x + i
-                    if xx < 0 or xx >= nx or not inside[j + half, i + half]:
+            if edge_y or x < half or x >= nx - half:
+                for k in range(npt):
+                    yy = y + dj[k]
+                    xx = x + di[k]
+                    if yy < 0 or yy >= ny or xx < 0 or xx >= nx or mask[yy, xx]:
                         continue
-                    if mask[yy, xx]:
-                        continue
-                    s += kern[j + half, i + half] * data[yy, xx]
+                    s += w[k] * data[yy, xx]
+            else:
+                for k in range(npt):
+                    yy = y + dj[k]
+                    xx = x + di[k]
+                    if not mask[yy, xx]:
+                        s += w[k] * data[yy, xx]
             out[y, x] = s
     return out
 
