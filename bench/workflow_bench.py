@@ -1,8 +1,11 @@
 """Workflow benchmark: a program of demo exposures through detector1 with --cores 1 and 2.
 
-Prints the wall time of each run, the ratio, and Snakemake's scheduling overhead per job:
-(wall time - sum of the jobs' own run times from their benchmark files) / jobs. Nothing is
-asserted. See bench/README.md ("workflow_bench.py").
+Prints the wall time of each run, the ratio, Snakemake's overhead per job: (wall time - sum
+of the jobs' own run times from their benchmark files) / jobs, and where the time goes: the
+start-up + DAG of a `snakemake` call (timed as a no-op rerun), the rest of Snakemake's share
+per job, and inside each job the part outside the pipeline call (interpreter, imports, numba
+cache loads, I/O). The load average is printed before each run. Nothing is asserted. See
+bench/README.md ("workflow_bench.py").
 
     /tmp/venv/bin/python bench/workflow_bench.py                      # 16 x SUB160, ~3 min
     /tmp/venv/bin/python bench/workflow_bench.py --n-exposures 4 --out /tmp/wb
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cores", default="1,2", help="comma list of --cores values (default 1,2)")
     p.add_argument("--out", type=Path, help="working directory (default: a new temporary one)")
     p.add_argument(
+        "--scheduler",
+        default="greedy",
+        help="snakemake --scheduler (default greedy, as profiles/local; 'ilp' is Snakemake's "
+        "default)",
+    )
+    p.add_argument(
         "--no-warmup",
         action="store_true",
         help="skip the one-exposure run that fills numba's cache first",
@@ -51,10 +61,12 @@ def _copy_workflow(target: Path) -> Path:
     return target
 
 
-def _run(workdir: Path, cores: int, demo: Path, roots: list[str]) -> float:
+def _run(
+    workdir: Path, cores: int, demo: Path, roots: list[str], scheduler: str, *extra: str
+) -> float:
     """One snakemake run over ``roots``; returns its wall time in seconds."""
     args = [
-        SNAKEMAKE, "--cores", str(cores), "--config",
+        SNAKEMAKE, "--cores", str(cores), "--scheduler", scheduler, *extra, "--config",
         f"inputs={{demo: {{enabled: false}}, uncal_dir: {demo / 'uncal'}}}",
         f"crds={{path: {demo / 'crds_cache'}}}",
         "--", *(f"results/stage1/{r}_{s}.fits" for r in roots for s in ("rate", "rateints")),
@@ -68,10 +80,25 @@ def _run(workdir: Path, cores: int, demo: Path, roots: list[str]) -> float:
     return wall
 
 
-def _job_seconds(workdir: Path) -> list[float]:
-    """The ``s`` column of every benchmark file of the run (one per detector1 job)."""
+def _pipeline_seconds(workdir: Path) -> list[float]:
+    """The pipeline call's own time of every detector1 job (its log's last 'done' line)."""
+    pattern = re.compile(r"Step calwebb_detector1 done \(([\d.]+) s\)")
+    found = []
+    for path in sorted((workdir / "results" / "logs" / "detector1").glob("*.log")):
+        times = pattern.findall(path.read_text())
+        found.extend(float(t) for t in times[-1:])
+    return found
+
+
+def _load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def _job_seconds(workdir: Path, rule: str = "") -> list[float]:
+    """The ``s`` column of the run's benchmark files (the manifest's and one per detector1
+    job), or of one rule's only."""
     seconds = []
-    for path in sorted((workdir / "results" / "benchmarks").rglob("*.tsv")):
+    for path in sorted((workdir / "results" / "benchmarks" / rule).rglob("*.tsv")):
         with path.open() as handle:
             seconds.extend(float(row["s"]) for row in csv.DictReader(handle, delimiter="\t"))
     return seconds
@@ -95,36 +122,45 @@ def main(argv: list[str] | None = None) -> int:
     roots = sorted(p.name.removesuffix("_uncal.fits") for p in (demo / "uncal").glob("*.fits"))
     print(
         f"program: {len(roots)} exposures, {opts.subarray} x {opts.nints} int x "
-        f"{opts.ngroups} groups; {os.cpu_count()} CPUs; load average "
-        f"{os.getloadavg()[0]:.1f} at start; work dir {out}"
+        f"{opts.ngroups} groups; {os.cpu_count()} CPUs; scheduler {opts.scheduler}; "
+        f"{_load()} at start; work dir {out}"
     )
     if not opts.no_warmup:
-        _run(_copy_workflow(out / "warmup"), 1, demo, roots[:1])
+        _run(_copy_workflow(out / "warmup"), 1, demo, roots[:1], opts.scheduler)
 
     rows = []
     for cores in (int(c) for c in opts.cores.split(",")):
         workdir = _copy_workflow(out / f"cores{cores}")
-        wall = _run(workdir, cores, demo, roots)
-        seconds = _job_seconds(workdir)
-        jobs = len(seconds) + 1  # + the manifest job (no benchmark file: counted as overhead)
-        rows.append((cores, wall, sum(seconds), jobs))
+        print(f"--cores {cores}: {_load()} before", flush=True)
+        wall = _run(workdir, cores, demo, roots, opts.scheduler)
+        seconds = _job_seconds(workdir)  # every job has a benchmark file
+        detector1, pipeline = _job_seconds(workdir, "detector1"), _pipeline_seconds(workdir)
+        outside = (sum(detector1) - sum(pipeline)) / max(len(pipeline), 1)
+        noop = _run(workdir, cores, demo, roots, opts.scheduler)  # start-up + DAG, no job
+        rows.append((cores, wall, sum(seconds), len(seconds), noop, outside))
+    print(f"end: {_load()}")
 
     print(
-        f"{'cores':>5} {'wall_s':>8} {'jobs':>5} {'sum_job_s':>10} {'mean_job_s':>10} "
-        f"{'overhead_s/job':>15} {'slot_overhead_s/job':>20}"
+        f"{'cores':>5} {'wall_s':>7} {'jobs':>4} {'sum_job_s':>9} {'overhead_s/job':>14} "
+        f"{'startup+dag_s':>13} {'rest_s/job':>10} {'slot_overhead_s/job':>19} "
+        f"{'in_job_not_pipeline_s':>21}"
     )
-    for cores, wall, busy, jobs in rows:
+    for cores, wall, busy, jobs, noop, outside in rows:
         print(
-            f"{cores:>5} {wall:8.1f} {jobs:>5} {busy:10.1f} {busy / (jobs - 1):10.2f} "
-            f"{(wall - busy) / jobs:15.2f} {(cores * wall - busy) / jobs:20.2f}"
+            f"{cores:>5} {wall:7.1f} {jobs:>4} {busy:9.1f} {(wall - busy) / jobs:14.2f} "
+            f"{noop:13.1f} {(wall - busy - noop) / jobs:10.2f} "
+            f"{(cores * wall - busy) / jobs:19.2f} {outside:21.2f}"
         )
-    walls = {cores: wall for cores, wall, _, _ in rows}
+    walls = {row[0]: row[1] for row in rows}
     if 1 in walls and 2 in walls:
         print(f"speed-up --cores 2 vs --cores 1: {walls[1] / walls[2]:.2f}x (ideal 2.00x)")
     print(
         "overhead_s/job = (wall - sum of job run times) / jobs (target < 1 s, meaningful at "
-        "--cores 1); slot_overhead_s/job = (cores x wall - sum) / jobs: idle or scheduler "
-        "time per job across all cores"
+        "--cores 1); startup+dag_s = a no-op rerun of the same targets (snakemake start-up, "
+        "Snakefile, DAG, checkpoint); rest_s/job = the remainder per job (scheduling, job "
+        "bookkeeping); slot_overhead_s/job = (cores x wall - sum) / jobs: idle or scheduler time "
+        "per job across all cores; in_job_not_pipeline_s = per detector1 job, its benchmark "
+        "time minus the pipeline call (interpreter, imports, numba cache loads, I/O)"
     )
     return 0
 
