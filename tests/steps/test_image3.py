@@ -82,3 +82,23 @@ def test_one_line_errors(cal_files, tmp_path: Path) -> None:
     nowcs.meta.wcs = None
     with pytest.raises(InputError, match="no WCS"):
         Image3Pipeline.call([str(tmp / names[0]), nowcs])
+
+
+def test_resample_of_records_equals_resample_of_their_files(cal_files) -> None:
+    """Image3 hands resample its exposure records (WCS objects in memory, arrays read from
+    the file): the mosaic must be the one resample makes from the same files by path."""
+    from webbflow.align.exposure import Exposure
+    from webbflow.steps.resample import ResampleStep
+
+    tmp, names = cal_files
+    paths = [str(tmp / n) for n in names]
+    records = [Exposure.from_item(p, in_memory=False) for p in paths]
+    records[1].subtract(0.25)  # a pending sky subtraction is applied when arrays are read
+    by_path = ResampleStep.call([*paths[:1], records[1].open(), *paths[2:]])
+    by_record = ResampleStep.call(records)
+    assert by_record.data.shape == by_path.data.shape and by_path.data.shape[0] > 128
+    np.testing.assert_array_equal(by_record.data, by_path.data)
+    np.testing.assert_array_equal(by_record.wht, by_path.wht)
+    np.testing.assert_array_equal(by_record.con, by_path.con)
+    assert by_record.meta.wcsinfo.s_region == by_path.meta.wcsinfo.s_region
+    assert np.isfinite(by_record.data).mean() > 0.5

@@ -16,7 +16,8 @@ assign_mtwcs reads headers only (a fixed target costs nothing); tweakreg detects
 exposure at a time and keeps catalogs and WCSs; skymatch reads each exposure once; outlier
 detection drizzles each exposure alone onto the common grid, medians the stack by row blocks,
 blots and flags each exposure and writes its ``crf`` once; resample reads the ``crf`` files
-one at a time. With ``in_memory=False`` only one exposure's pixels are in memory at a time
+one at a time (arrays only: the WCS objects the records hold are reused). With
+``in_memory=False`` only one exposure's pixels are in memory at a time
 (read afresh from its file by each step; the resampled stack is a raw file in a temporary
 work directory in ``output_dir``, removed at the end; without ``save_results`` the ``crf``
 files go there too), so the peak memory does not grow with the number of exposures.
@@ -152,7 +153,8 @@ class Image3Pipeline(Pipeline):
                 for e in exposures:  # changes not yet in a file (outlier_detection skipped)
                     if e.data_offset or od.skip or od._status == "SKIPPED":
                         e.save(naming.product_name(e.name, "image3", ".fits", work))
-            items = [e.open() if e.in_memory else e.path for e in exposures]
+            # records: resample reads only their arrays (their WCS objects are reused)
+            items = [e.open() if e.in_memory else e for e in exposures]
             del exposures
             return self._combine(items, product)
         finally:

@@ -1,8 +1,11 @@
 """Accumulate one or many exposures onto an output grid (the work of ``resample``).
 
-Inputs are paths or models. A path is opened only while it is being used (once to read its
-footprint when the header has no S_REGION, once to drizzle it) and released before the next,
-so memory stays flat in the number of exposures; models given in memory are only read.
+Inputs are paths, models or Image3's exposure records (:class:`~webbflow.align.exposure.
+Exposure`: metadata with the WCS object in memory, pixels in a file). A path is opened only
+while it is being used (once to read its footprint when the header has no S_REGION, once to
+drizzle it) and released before the next, so memory stays flat in the number of exposures; a
+record's footprint comes from its metadata and only its arrays are read (no WCS parsed);
+models given in memory are only read.
 
 Per input (as the official step): pixels whose data, ERR or a variance is not finite, or
 whose DQ has a bad bit (``good_bits``), get weight 0; the weight is ``1 / VAR_RNOISE``
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..align.exposure import Exposure
 from ..datamodels import DataModel, ImageModel
 from ..datamodels import open as open_model
 from ..datamodels.dqflags import PIXEL, interpret_bit_flags
@@ -440,6 +444,8 @@ class _InputInfo:
 def _name(item: Any) -> str:
     if isinstance(item, DataModel):
         return item.meta.filename or "<model>"
+    if isinstance(item, Exposure):
+        return item.name
     return Path(item).name
 
 
@@ -471,6 +477,17 @@ def _survey(items: Sequence[Any], opener: Opener, need_footprints: bool
     for index, item in enumerate(items):
         name = _name(item)
         fp = gid = None
+        if isinstance(item, Exposure):  # metadata and WCS already in memory
+            if item.meta.wcs is None:
+                raise input_error(name, "no WCS (meta.wcs): run assign_wcs first")
+            fp = parse_s_region(item.meta.wcsinfo.s_region)
+            if fp is None:
+                fp = footprint(item.meta.wcs, item.shape)
+            if index == 0:
+                first = {"wcs": item.meta.wcs, "shape": item.shape,
+                         "wcsinfo": item.meta.wcsinfo.to_flat_dict()}
+            infos.append(_InputInfo(item, name, group_id(item, name), fp))
+            continue
         if not isinstance(item, DataModel) and index > 0:
             path = Path(item)
             if not path.exists():
@@ -511,8 +528,9 @@ def resample_inputs(items: Sequence[Any], options: DrizzleOptions,
 
     Parameters
     ----------
-    items : sequence of path or DataModel
-        Inputs, opened one at a time through ``opener``.
+    items : sequence of path, DataModel or Exposure
+        Inputs, paths opened one at a time through ``opener`` (records: only their
+        arrays are read, their WCS objects are used as they are).
     options, grid_options
         Drizzle and output-grid parameters (grid_options ignored when ``grid`` is given).
     grid : OutputGrid, optional
@@ -562,10 +580,19 @@ def _drizzle_group(infos: Sequence[_InputInfo], grid: OutputGrid, options: Drizz
                    opener: Opener) -> ImageModel:
     acc = Resampler(grid, options, len(infos))
     for info in infos:
-        model = info.item if isinstance(info.item, DataModel) else opener(info.item)
+        model = _load(info.item, opener)
         acc.add(model, info.gid)
         del model
     return acc.finalize()
+
+
+def _load(item: Any, opener: Opener) -> DataModel:
+    """An input's model: itself, a record's arrays under its metadata, or ``opener(path)``."""
+    if isinstance(item, DataModel):
+        return item
+    if isinstance(item, Exposure):
+        return item.open()
+    return opener(item)
 
 
 def _window(pixmap: np.ndarray, shape: tuple[int, int], margin: int) -> tuple[slice, slice]:

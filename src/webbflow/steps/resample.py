@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..align.exposure import Exposure
 from ..datamodels import DataModel, ImageModel
 from ..errors import ParameterError, input_error
 from ..resample.driver import DrizzleOptions, GridOptions, resample_inputs
@@ -49,6 +50,15 @@ def read_association(path: Path) -> Association:
     out = Association(str(path.parent / m) if not os.path.isabs(m) else m for m in members)
     out.product = str(product.get("name") or path.stem)
     return out
+
+
+def _name(item: Any) -> str:
+    """File name of an input (path, model or Image3 exposure record)."""
+    if isinstance(item, DataModel):
+        return item.meta.filename or ""
+    if isinstance(item, Exposure):
+        return item.name
+    return Path(str(item)).name
 
 
 def _pair(value: list | None, name: str) -> tuple | None:
@@ -130,9 +140,7 @@ class ResampleStep(Step):
             items: list[Any] = [input]
         elif isinstance(input, list | tuple):
             items = list(input)
-            name = getattr(input, "product", "") or (
-                Path(str(items[0])).name if items and not isinstance(items[0], DataModel)
-                else (items[0].meta.filename if items else ""))
+            name = getattr(input, "product", "") or (_name(items[0]) if items else "")
             if name:
                 self._input_name = name if name.endswith(".fits") else f"{name}.fits"
         else:
