@@ -67,6 +67,8 @@ STRICT_FACTOR = 1.25
 MIN_LINE_PIXELS = 16
 
 _CLIPS = (np.inf, 4.0, 3.0)
+#: rows per parallel task of the kernels (work arrays allocated once per task)
+_ROWS = 8
 
 
 def common_mode(data: np.ndarray, gdq: np.ndarray, readnoise: np.ndarray, gain: np.ndarray,
@@ -96,7 +98,7 @@ def _usable(gdq, i, k, y, x, bad_bits):
     return (gdq[i, k, y, x] & bad_bits) == 0 and (gdq[i, k + 1, y, x] & bad_bits) == 0
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_col, nseg,
                         min_pixels, out):
     """Per (integration, difference, row, segment) common offset of the group differences.
@@ -109,9 +111,18 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
     mean usable difference; weights 1 / sigma**2 with sigma**2 = (|mean| g + (rn g)**2 /
     nframes) / g**2; one unclipped pass, then clipped at 4 and 3 sigma around the current
     offset. Works on transposed views.
+
+    Per row, the differences are read once, plane by plane, into (nints * (ngroups - 1), nx)
+    residuals (the data are not read again for the clipping passes). Rows in parallel blocks
+    of :data:`_ROWS`, work arrays allocated once per block. Tried: residuals as (nx, ndiff)
+    with all differences' clipped sums side by side (same sums, in column order): not faster
+    (the strided stores cost what the independent sums save); skipping a clipping pass whose
+    kept pixels are the previous pass's (same sums): the check costs more than it saves
+    (cosmic rays and sources are clipped at 4 sigma in most 512-column runs).
     """
     nints, ngroups, ny, nx = data.shape
     nd = ngroups - 1
+    nj = nints * nd
     # runs of consecutive columns on one amplifier (1 or 4 for NIR, every column for MIRI)
     run_start = np.empty(nx + 1, dtype=np.int64)
     run_seg = np.empty(nx, dtype=np.int64)
@@ -122,42 +133,48 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
             run_seg[nruns] = seg_of_col[x]
             nruns += 1
     run_start[nruns] = nx
-    for y in prange(ny):
-        mean = np.zeros(nx, dtype=np.float64)
-        cnt_x = np.zeros(nx, dtype=np.int64)
+    for b in prange((ny + _ROWS - 1) // _ROWS):
+        mean = np.empty(nx, dtype=np.float64)
+        cnt_x = np.empty(nx, dtype=np.int64)
         sig = np.empty(nx, dtype=np.float64)
-        wgt = np.zeros(nx, dtype=np.float64)
-        r = np.empty(nx, dtype=np.float64)
+        wgt = np.empty(nx, dtype=np.float64)
+        res = np.empty((nj, nx), dtype=np.float64)
         sw = np.empty(nseg, dtype=np.float64)
         swr = np.empty(nseg, dtype=np.float64)
         cnt = np.empty(nseg, dtype=np.int64)
         cur = np.empty(nseg, dtype=np.float64)
-        for i in range(nints):  # plane by plane: contiguous rows
-            for k in range(nd):
+        for y in range(b * _ROWS, min(ny, (b + 1) * _ROWS)):
+            for x in range(nx):
+                mean[x] = 0.0
+                cnt_x[x] = 0
+                wgt[x] = 0.0
+            for i in range(nints):  # plane by plane: contiguous rows
+                for k in range(nd):
+                    j = i * nd + k
+                    for x in range(nx):
+                        d = np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
+                        if _usable(gdq, i, k, y, x, bad_bits):
+                            mean[x] += d
+                            cnt_x[x] += 1
+                            res[j, x] = d
+                        else:
+                            res[j, x] = np.nan
+            for x in range(nx):
+                g = np.float64(gain[y, x])
+                sig[x] = np.nan
+                if cnt_x[x] == 0 or not (g > 0.0) or not np.isfinite(g):
+                    continue
+                m = mean[x] / cnt_x[x]
+                rn = np.float64(readnoise[y, x])
+                v = (abs(m) * g + rn * rn * g * g / nframes) / (g * g)
+                mean[x] = m
+                if v > 0.0:
+                    sig[x] = np.sqrt(v)
+                    wgt[x] = 1.0 / v
+            for j in range(nj):
                 for x in range(nx):
-                    if _usable(gdq, i, k, y, x, bad_bits):
-                        mean[x] += np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
-                        cnt_x[x] += 1
-        for x in range(nx):
-            g = np.float64(gain[y, x])
-            sig[x] = np.nan
-            if cnt_x[x] == 0 or not (g > 0.0) or not np.isfinite(g):
-                continue
-            m = mean[x] / cnt_x[x]
-            rn = np.float64(readnoise[y, x])
-            v = (abs(m) * g + rn * rn * g * g / nframes) / (g * g)
-            mean[x] = m
-            if v > 0.0:
-                sig[x] = np.sqrt(v)
-                wgt[x] = 1.0 / v
-        for i in range(nints):
-            for k in range(nd):
-                for x in range(nx):
-                    if sig[x] > 0.0 and _usable(gdq, i, k, y, x, bad_bits):
-                        r[x] = (np.float64(data[i, k + 1, y, x]) - np.float64(data[i, k, y, x])
-                                - mean[x])
-                    else:
-                        r[x] = np.nan
+                    res[j, x] = res[j, x] - mean[x] if sig[x] > 0.0 else np.nan
+            for j in range(nj):
                 for a in range(nseg):
                     cur[a] = 0.0
                 for clip in _CLIPS:
@@ -172,9 +189,10 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
                         s_wr = 0.0
                         s_n = 0
                         for x in range(run_start[q], run_start[q + 1]):
-                            if abs(r[x] - c0) < clip * sig[x]:  # False for NaN
+                            r = res[j, x]
+                            if abs(r - c0) < clip * sig[x]:  # False for NaN
                                 s_w += wgt[x]
-                                s_wr += wgt[x] * r[x]
+                                s_wr += wgt[x] * r
                                 s_n += 1
                         sw[a] += s_w
                         swr[a] += s_wr
@@ -182,7 +200,7 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
                     for a in range(nseg):
                         cur[a] = swr[a] / sw[a] if cnt[a] >= min_pixels else 0.0
                 for a in range(nseg):
-                    out[i, k, y, a] = cur[a]
+                    out[j // nd, j % nd, y, a] = cur[a]
 
 
 @njit(cache=True, inline="always")
@@ -469,10 +487,6 @@ def _bound_skips(tot, n, t1, t2, t3, t4, b1, b2, b3, pm, var_rn, thr, strict):
     top = max(pm - 2.0 * lc2, 0.0) + 2.0 * slack
     pthr = strict * thr
     return top * top <= pthr * pthr * (var_rn + 2.0 * max(low2 - slack, 0.0)) * (1.0 - 1e-9)
-
-
-#: rows per parallel task of :func:`detect_pass_clean` (work arrays allocated once per task)
-_ROWS = 8
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
