@@ -146,16 +146,25 @@ def _interp_mesh(mesh: np.ndarray, box: int, ny: int, nx: int) -> np.ndarray:
     """Bilinear interpolation between cell centres (constant beyond the outer centres)."""
     my, mx = mesh.shape
     out = np.empty((ny, nx))
+    col0 = np.empty(nx, dtype=np.int64)
+    col1 = np.empty(nx, dtype=np.int64)
+    colt = np.empty(nx)
+    for x in range(nx):  # column weights, once
+        fx = (x + 0.5) / box - 0.5
+        ix = min(max(math.floor(fx), 0), mx - 1)
+        ix1 = min(ix + 1, mx - 1)
+        col0[x] = ix
+        col1[x] = ix1
+        colt[x] = min(max(fx - ix, 0.0), 1.0) if ix1 != ix else 0.0
     for y in range(ny):
         fy = (y + 0.5) / box - 0.5
         jy = min(max(math.floor(fy), 0), my - 1)
         jy1 = min(jy + 1, my - 1)
         ty = min(max(fy - jy, 0.0), 1.0) if jy1 != jy else 0.0
         for x in range(nx):
-            fx = (x + 0.5) / box - 0.5
-            ix = min(max(math.floor(fx), 0), mx - 1)
-            ix1 = min(ix + 1, mx - 1)
-            tx = min(max(fx - ix, 0.0), 1.0) if ix1 != ix else 0.0
+            ix = col0[x]
+            ix1 = col1[x]
+            tx = colt[x]
             out[y, x] = ((1 - ty) * ((1 - tx) * mesh[jy, ix] + tx * mesh[jy, ix1])
                          + ty * ((1 - tx) * mesh[jy1, ix] + tx * mesh[jy1, ix1]))
     return out
@@ -270,12 +279,9 @@ def _correlate(data: np.ndarray, mask: np.ndarray, kern: np.ndarray, inside: np.
                     if yy < 0 or yy >= ny or xx < 0 or xx >= nx or mask[yy, xx]:
                         continue
                     s += w[k] * data[yy, xx]
-            else:
+            else:  # masked pixels are 0 in ``data``: adding their +-0 products is exact
                 for k in range(npt):
-                    yy = y + dj[k]
-                    xx = x + di[k]
-                    if not mask[yy, xx]:
-                        s += w[k] * data[yy, xx]
+                    s += w[k] * data[y + dj[k], x + di[k]]
             out[y, x] = s
     return out
 
@@ -301,8 +307,9 @@ def dao_convolve(data: np.ndarray, mask: np.ndarray, fwhm: float,
         In the unit of ``data`` (a noiseless star of peak amplitude A gives ~A).
     """
     kern, inside, half = _dao_kernel(float(fwhm), float(sigma_radius))
-    clean = np.where(np.isfinite(data), data, 0.0).astype(np.float64)
-    return _correlate(clean, np.ascontiguousarray(mask, dtype=np.bool_), kern, inside, half)
+    mask = np.ascontiguousarray(mask, dtype=np.bool_)
+    clean = np.where(np.isfinite(data) & ~mask, data, 0.0).astype(np.float64)
+    return _correlate(clean, mask, kern, inside, half)
 
 
 @njit(cache=True)
