@@ -102,3 +102,22 @@ def test_resample_of_records_equals_resample_of_their_files(cal_files) -> None:
     np.testing.assert_array_equal(by_record.con, by_path.con)
     assert by_record.meta.wcsinfo.s_region == by_path.meta.wcsinfo.s_region
     assert np.isfinite(by_record.data).mean() > 0.5
+
+
+def test_exposure_open_reads_only_the_arrays_asked_for(cal_files) -> None:
+    """tweakreg and skymatch read SCI + DQ of a file-backed exposure, nothing else."""
+    from webbflow.align.exposure import Exposure
+
+    tmp, names = cal_files
+    full = open_model(tmp / names[0])
+    record = Exposure.from_item(str(tmp / names[0]), in_memory=False)
+    record.subtract(0.5)
+    part = record.open(("dq",))
+    np.testing.assert_array_equal(part.data, full.data - np.float32(0.5))
+    np.testing.assert_array_equal(part.dq, full.dq)
+    # arrays not read are absent (a model's default, zeros, if asked for)
+    assert not np.any(part.var_rnoise) and np.count_nonzero(full.var_rnoise) > 1000
+    assert not np.any(part.err) and np.count_nonzero(full.err) > 1000
+    assert part.meta.wcs is record.meta.wcs
+    whole = record.open()
+    np.testing.assert_array_equal(whole.var_rnoise, full.var_rnoise)

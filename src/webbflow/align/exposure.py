@@ -126,14 +126,17 @@ class Exposure:
                                          f"{type(model).__name__}")
         return model
 
-    def _read_arrays(self) -> ImageModel:
-        """The file's arrays (no ASDF tree parsed) under the exposure's metadata."""
+    def _read_arrays(self, arrays: tuple[str, ...] | None = None) -> ImageModel:
+        """The file's arrays (all, or those named in ``arrays``; no ASDF tree parsed) under
+        the exposure's metadata."""
         from astropy.io import fits
 
         model = ImageModel()
         with fits.open(self.path, memmap=False) as hdul:  # HDUs read only when used
             names = {h.name.upper() for h in hdul}
             for attr, spec in ImageModel.arrays.items():
+                if arrays is not None and attr != "data" and attr not in arrays:
+                    continue
                 if spec.extname in names and hdul[spec.extname].data is not None:
                     setattr(model, attr, np.array(hdul[spec.extname].data, dtype=spec.dtype))
         if model.data is None:
@@ -145,15 +148,17 @@ class Exposure:
         model.extra_hdus = list(stub.extra_hdus)
         return model
 
-    def open(self) -> ImageModel:
+    def open(self, arrays: tuple[str, ...] | None = None) -> ImageModel:
         """The exposure as a full ImageModel with every recorded change applied.
 
         File-backed: a new model each call (the caller drops it when done); its metadata
-        is a copy of ``meta`` (changes to it are not kept: use :meth:`adopt`).
+        is a copy of ``meta`` (changes to it are not kept: use :meth:`adopt`). ``arrays``
+        (e.g. ``("dq",)``): read only SCI and those (a read-only look at the pixels: don't
+        save it); a model in memory is returned whole.
         """
         if self._model is not None:
             return self._model
-        model = self._read_arrays()
+        model = self._read_arrays(arrays)
         if self.data_offset:
             model.data -= np.float32(self.data_offset)
         return model

@@ -118,7 +118,7 @@ class SkyMatchStep(Step):
                     and all(isinstance(i, str | os.PathLike) for i in items))
         exposures = as_exposures(items, in_memory=not streamed)
         self._bad_bits = bad_pixel_bits(self.dqbits)
-        levels = self._levels(exposures, lambda i: exposures[i].open())
+        levels = self._levels(exposures, lambda i: exposures[i].open(("dq",)))
         for e, level in zip(exposures, levels, strict=True):
             self._apply(e, level)
         if streamed:

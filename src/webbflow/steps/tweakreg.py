@@ -246,7 +246,7 @@ class TweakRegStep(Step):
             self.log.info("Using user-provided input catalog '%s'", user)
             return cats.read_user_catalog(user)
         bad = PIXEL["DO_NOT_USE"]
-        pixels = m.open()  # released on return (a file-backed exposure is read afresh)
+        pixels = m.open(("dq",))  # SCI + DQ only; released on return
         table = cats.make_catalog(pixels, cats.FinderParams.from_step(self), bad)
         del pixels
         if self.save_catalogs:
