@@ -569,3 +569,17 @@ def test_bad_inputs_rejected():
     with pytest.raises(ValueError):
         detect_jumps(data, np.zeros(data.shape, np.uint16), np.ones((5, 5)),
                      np.ones((5, 5)), nframes=1, frame_time=1.0, group_time=1.0, flags=FLAGS)
+
+
+def test_noise_aware_many_groups_flags_only_the_hit():
+    """20 groups (19 differences, where the official test switches to its single pass): a
+    5000 DN jump at group 12 of the centre pixel. The noise-aware test iterates, so only
+    group 12 is flagged (a single pass against a mean still holding the hit would flag the
+    pixel's other groups too); the official single pass flags group 12 as well."""
+    data = _cube(np.arange(20) * 10.0)
+    data[0, 12:, 2, 2] += 5000.0
+    on, stats = _run(data, noise_aware=True, flag_4_neighbors=False)
+    assert _flagged_groups(on) == [12]
+    assert stats.n_primary == 1 and stats.mode == "iterative"
+    off, stats = _run(data, flag_4_neighbors=False)
+    assert _flagged_groups(off) == [12] and stats.mode == "single_pass"

@@ -753,14 +753,19 @@ def detect_jumps(
         if p["noise_aware"]:
             off, seg = common_mode(data, out, readnoise, gain, nfr, bad, amplifier,
                                     bool(lines_are_columns))
-            detect_pass_clean(data, out, readnoise, gain, nfr, mode == _MODE_SINGLE, thr, thr4,
+            # always iterative: the single pass would test every difference against a mean
+            # that still holds the hit, so a ramp's other differences would look low and be
+            # flagged too (the official single pass uses a median); the skip bound keeps the
+            # iterations to the few pixels that can hold a jump
+            detect_pass_clean(data, out, readnoise, gain, nfr, False, thr, thr4,
                               thr3, STRICT_FACTOR, bad, jump, off, bool(lines_are_columns), seg,
                               out, med_e, sig_e, counts, pixjump)
         else:
             detect_pass(data, out, readnoise, gain, nfr, mode == _MODE_SINGLE, thr, thr4, thr3,
                         bad, jump, out, med_e, sig_e, counts, pixjump)
         n_primary, n_pix = (int(v) for v in counts.sum(axis=0))
-        mode_name = "single_pass" if mode == _MODE_SINGLE else "iterative"
+        mode_name = ("single_pass" if mode == _MODE_SINGLE and not p["noise_aware"]
+                     else "iterative")
 
     n_neigh = 0
     if p["flag_4_neighbors"] and pixjump.any():

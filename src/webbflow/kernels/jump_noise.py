@@ -30,9 +30,14 @@ This module removes both without touching the data:
 
    with ``var(c_k) = (m |c_k| + R rn**2/nframes) / m**2`` for ``m`` differences in ``R``
    consecutive runs (plus the covariance term when, with too few differences, a neighbour
-   has to be kept). The iterative / single-pass logic and the thresholds for 2, 3, >= 4 usable
-   differences are the official ones: the largest ratio above threshold is flagged, removed
-   from the centre and the test repeated. A difference *below* its centre (no cosmic ray
+   has to be kept). The thresholds for 2, 3, >= 4 usable differences are the official ones,
+   and the rejection is always iterative: the largest ratio above threshold is flagged,
+   removed from the centre and the test repeated. (The official single pass, used from
+   ``min_diffs_single_pass`` differences on, tests every difference at once against a
+   median; against a mean that still holds the hit the pixel's other differences look low
+   and would be flagged too: 10646 flags instead of 2259 on the same 1838 pixels of the
+   demo exposure forced into single-pass mode. The exact skip bound leaves the iterations to the few pixels that can
+   hold a jump.) A difference *below* its centre (no cosmic ray
    removes charge) must exceed :data:`STRICT_FACTOR` (1.25) times the threshold: at 4 sigma
    the two-sided Gaussian tail alone flags ~0.05 % of the demo's clean pixels.
 3. Split hits (a cosmic ray arriving during the frames of a group lands in two consecutive
