@@ -36,8 +36,8 @@ This module removes both without touching the data:
    ``min_diffs_single_pass`` differences on, tests every difference at once against a
    median; against a mean that still holds the hit the pixel's other differences look low
    and would be flagged too: 10646 flags instead of 2259 on the same 1838 pixels of the
-   demo exposure forced into single-pass mode. The exact skip bound leaves the iterations to the few pixels that can
-   hold a jump.) A difference *below* its centre (no cosmic ray
+   demo exposure forced into single-pass mode. The exact skip bound leaves the iterations
+   to the few pixels that can hold a jump.) A difference *below* its centre (no cosmic ray
    removes charge) must exceed :data:`STRICT_FACTOR` (1.25) times the threshold: at 4 sigma
    the two-sided Gaussian tail alone flags ~0.05 % of the demo's clean pixels.
 3. Split hits (a cosmic ray arriving during the frames of a group lands in two consecutive
@@ -209,10 +209,9 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
 
 
 @njit(cache=True, inline="always")
-def _ratios(e, alive, nints, nd, var_rn, strict, thr_min, ratio):
-    """Ratio |e_j - c_j| / sigma_j of every alive difference (NaN elsewhere); returns the
-    largest one (-inf when none). ``e`` (nints * nd,) electrons, ``alive`` usable and not
-    yet flagged."""
+def _alive_sums(e, alive, nints, nd):
+    """Sum and count of the alive differences of a pixel and the number of runs of
+    consecutive alive differences (each integration starts a new run)."""
     total = 0.0
     cnt = 0
     runs = 0
@@ -226,6 +225,15 @@ def _ratios(e, alive, nints, nd, var_rn, strict, thr_min, ratio):
                 if not prev:
                     runs += 1
             prev = alive[j]
+    return total, cnt, runs
+
+
+@njit(cache=True, inline="always")
+def _ratios(e, alive, nints, nd, var_rn, strict, thr_min, ratio):
+    """Ratio |e_j - c_j| / sigma_j of every alive difference (NaN elsewhere); returns the
+    largest one (-inf when none). ``e`` (nints * nd,) electrons, ``alive`` usable and not
+    yet flagged."""
+    total, cnt, runs = _alive_sums(e, alive, nints, nd)
     rmax = -np.inf
     for i in range(nints):
         for k in range(nd):
@@ -278,19 +286,7 @@ def _pair_test(e, alive, nints, nd, var_rn, thr, out_gdq, y, x, jump_bit):
     """Split hits: two consecutive unflagged differences both above their centre (the
     other differences without ``k - 1 .. k + 2``) whose sum exceeds ``thr`` sigma get both
     groups flagged. Returns the number of new flags."""
-    total = 0.0
-    cnt = 0
-    runs = 0
-    for i in range(nints):
-        prev = False
-        for k in range(nd):
-            j = i * nd + k
-            if alive[j]:
-                total += e[j]
-                cnt += 1
-                if not prev:
-                    runs += 1
-            prev = alive[j]
+    total, cnt, runs = _alive_sums(e, alive, nints, nd)
     new = 0
     for i in range(nints):
         for k in range(nd - 1):
