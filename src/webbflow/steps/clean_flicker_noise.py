@@ -19,7 +19,7 @@ from ..errors import InputError, ParameterError
 from ..kernels import flicker_noise as fk
 from ..stpipe.params import Param
 from ..stpipe.step import Step
-from .support import GROUP_FLAGS, load_reference, ramp_input
+from .support import GROUP_FLAGS, draft_rate_fit, load_reference, ramp_input
 
 #: EXP_TYPEs the noise fits accept, by fit method (others: FAILED, as officially)
 FFT_EXP_TYPES = ("NRS_MSASPEC", "NRS_IFU", "NRS_FIXEDSLIT", "NRS_BRIGHTOBJ")
@@ -107,16 +107,7 @@ class CleanFlickerNoiseStep(Step):
 
     def _draft_rate(self, ramp: RampModel) -> np.ndarray:
         """Draft rate (ny, nx) or rateints (nints, ny, nx) from a default ramp fit."""
-        from .ramp_fit import RampFitStep
-
-        overrides = {}
-        sibling = getattr(self.parent, "steps", {}).get("ramp_fit") if self.parent else None
-        if sibling is not None:
-            overrides = {key: sibling.params[key] for key in ("override_readnoise",
-                                                                "override_gain")
-                         if sibling.params.get(key)}
-        self.log.info("Creating draft rate file for scene masking")
-        rate, rateints = RampFitStep(name="ramp_fit", **overrides).run(ramp)
+        rate, rateints = draft_rate_fit(self, ramp)
         return (rate if self.single_mask else rateints).data
 
     def _mask(self, model: DataModel, flat: np.ndarray | None) -> np.ndarray:

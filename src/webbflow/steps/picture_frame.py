@@ -27,7 +27,7 @@ from ..kernels import flicker_noise as fk
 from ..kernels import picture_frame as pk
 from ..stpipe.params import Param
 from ..stpipe.step import Step
-from .support import load_reference, owned_array, ramp_input
+from .support import draft_rate_fit, load_reference, owned_array, ramp_input
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,7 @@ class PictureFrameStep(Step):
 
     def _draft_rate(self, ramp: RampModel) -> np.ndarray:
         """Draft rate (ny, nx) DN/s from a default ramp fit (its sibling's overrides)."""
-        from .ramp_fit import RampFitStep
-
-        overrides = {}
-        sibling = getattr(self.parent, "steps", {}).get("ramp_fit") if self.parent else None
-        if sibling is not None:
-            overrides = {key: sibling.params[key] for key in ("override_readnoise",
-                                                                "override_gain")
-                         if sibling.params.get(key)}
-        self.log.info("Creating draft rate file for scene masking")
-        rate, _ = RampFitStep(name="ramp_fit", **overrides).run(ramp)
+        rate, _ = draft_rate_fit(self, ramp)
         return np.asarray(rate.data, dtype=np.float32)
 
     def _mask(self, model: DataModel, shape: tuple[int, int]) -> np.ndarray:

@@ -52,3 +52,17 @@ def ramp_input(model: DataModel, step_name: str) -> RampModel:
         raise input_error(model.meta.filename or "<model>",
                           f"{step_name} needs a 4-D ramp (uncal or ramp), got "
                           f"{type(model).__name__}") from None
+
+
+def draft_rate_fit(step: Step, ramp: RampModel) -> tuple[DataModel, DataModel]:
+    """(rate, rateints) of a default ramp fit of ``ramp``, for scene masking; within a
+    pipeline with the ramp_fit sibling's readnoise/gain overrides."""
+    from .ramp_fit import RampFitStep
+
+    overrides = {}
+    sibling = getattr(step.parent, "steps", {}).get("ramp_fit") if step.parent else None
+    if sibling is not None:
+        overrides = {key: sibling.params[key] for key in ("override_readnoise", "override_gain")
+                     if sibling.params.get(key)}
+    step.log.info("Creating draft rate file for scene masking")
+    return RampFitStep(name="ramp_fit", **overrides).run(ramp)
