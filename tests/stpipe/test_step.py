@@ -128,6 +128,23 @@ def test_pipeline_runs_steps_with_nested_parameters(gain_file):
     assert pipe.add_constant.name == "add_constant"
 
 
+def test_products_record_the_parameters_used(gain_file, tmp_path):
+    """Each step's parameters (and the pipeline's) land in ``meta.webbflow.parameters``,
+    in the ASDF tree of the saved product, where the official datamodels read them too."""
+    result = t.TwoStepPipeline.call(
+        make_rate(), steps={"add_constant": {"value": 3.0, "columns": [0, 4]},
+                            "scale": {"override_gain": str(gain_file)}})
+    rec = result.meta.webbflow.parameters
+    assert rec.get("add_constant.value") == 3.0
+    assert rec.get("add_constant.columns") == [0, 4]
+    assert rec.get("scale.override_gain") == str(gain_file)
+    assert rec.get("test_two_step.save_secondary") is False
+    path = result.save(tmp_path / "x_cal.fits")
+    stdm = pytest.importorskip("stdatamodels.jwst.datamodels")
+    with stdm.open(path) as official:
+        assert official.meta.instance["webbflow"]["parameters"]["add_constant"]["value"] == 3.0
+
+
 def test_pipeline_unknown_step_is_one_line():
     with pytest.raises(ParameterError) as err:
         t.TwoStepPipeline.call(make_rate(), steps={"scael": {"extra": 2}})

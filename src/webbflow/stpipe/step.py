@@ -377,6 +377,20 @@ class Step:
                 model.meta.set("ref_file.crds.context_used", context)
             if sw_version is not None:
                 model.meta.set("ref_file.crds.sw_version", sw_version)
+            if self.status_key() is not None or self.is_pipeline:
+                # the parameters this step ran with, in the product's ASDF tree (no FITS card)
+                model.meta.set(f"webbflow.parameters.{self.name}", self._parameter_record())
+
+    def _parameter_record(self) -> dict[str, Any]:
+        """This step's parameters as plain YAML values (others as their text)."""
+        record: dict[str, Any] = {}
+        for key, value in self.params.items():
+            if isinstance(value, list | tuple):
+                value = [v if isinstance(v, bool | int | float | str) else str(v) for v in value]
+            elif not (value is None or isinstance(value, bool | int | float | str)):
+                value = str(value)
+            record[key] = value
+        return record
 
     # ------------------------------------------------------------------ references
     def get_reference_file(self, model: DataModel, reftype: str) -> str:
