@@ -31,6 +31,7 @@ __all__ = [
     "abs_derivative",
     "blot_linear",
     "clipped_mean",
+    "clipped_mean_sorted",
     "dilate",
     "flag_outliers",
     "mask_low_weight",
@@ -38,12 +39,14 @@ __all__ = [
 ]
 
 
-@njit(cache=True)
 def clipped_mean(values: np.ndarray, sigma: float, maxiters: int) -> float:
     """Mean of the finite, non-zero ``values`` after iterative sigma clipping.
 
     Clipping as astropy's ``sigma_clip`` defaults: bounds ``median +- sigma * std`` of the
-    surviving values, repeated until nothing changes or ``maxiters`` iterations.
+    surviving values, repeated until nothing changes or ``maxiters`` iterations. The values
+    are selected and sorted by numpy (its vectorised sort: ~10x numba's quicksort on a few
+    million values; a sorted array is the same whatever the algorithm), the clipping runs
+    on the sorted float64 values (:func:`clipped_mean_sorted`).
 
     Parameters
     ----------
@@ -55,16 +58,18 @@ def clipped_mean(values: np.ndarray, sigma: float, maxiters: int) -> float:
     float
         The clipped mean (float64), NaN when nothing survives.
     """
-    flat = values.ravel()
-    keep = np.empty(flat.size, dtype=np.float64)
-    n = 0
-    for v in flat:
-        if math.isfinite(v) and v != 0.0:
-            keep[n] = v
-            n += 1
+    flat = np.asarray(values).ravel()
+    keep = flat[np.isfinite(flat) & (flat != 0)].astype(np.float64)
+    keep.sort()
+    return float(clipped_mean_sorted(keep, float(sigma), int(maxiters)))
+
+
+@njit(cache=True)
+def clipped_mean_sorted(s: np.ndarray, sigma: float, maxiters: int) -> float:
+    """:func:`clipped_mean` of ``s``, (n,) float64 finite non-zero values sorted ascending."""
+    n = s.size
     if n == 0:
         return np.nan
-    s = np.sort(keep[:n])
     # prefix sums give each surviving (contiguous, sorted) range's mean and variance in O(1)
     c1 = np.zeros(n + 1)
     c2 = np.zeros(n + 1)

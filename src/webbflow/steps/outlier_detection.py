@@ -65,7 +65,7 @@ def _two_floats(text: str, name: str) -> tuple[float, float]:
 
 def weight_threshold(wht: np.ndarray, maskpt: float) -> float:
     """``maskpt`` x the 3-sigma-clipped (5 iterations) mean of the finite non-zero weights."""
-    return float(K.clipped_mean(np.ascontiguousarray(wht, dtype=np.float64), 3.0, 5)) * maskpt
+    return K.clipped_mean(wht, 3.0, 5) * maskpt
 
 
 def median_of_singles(singles: list[Any], thresholds: list[float],
