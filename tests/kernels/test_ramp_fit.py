@@ -13,6 +13,7 @@ import numba
 import numpy as np
 import pytest
 
+from webbflow.kernels.ramp_fit import _fit_clean_row, weight_table
 from webbflow.kernels.ramp_fit_api import fit_ramps
 
 DNU, SAT, JUMP, NGV = 1, 2, 4, 524288
@@ -325,6 +326,46 @@ def test_persistence_groups_count_as_good():
     np.testing.assert_allclose(r.slope[0, 0], 3.0, rtol=2e-6)
     np.testing.assert_allclose(r.var_rnoise[0, 0], var_r(6), rtol=1e-6)
     assert r.dq[0, 0] == 32
+
+
+@pytest.mark.parametrize("ngroups, nints", [(3, 1), (4, 2), (10, 1), (9, 3)])
+def test_clean_pixel_path_equals_per_pixel_path(ngroups, nints):
+    """Unflagged pixels are fitted side by side across a row (``_fit_clean_row``), flagged
+    ones one by one: a ramp carrying only PERSISTENCE (which counts as good) goes the second
+    way. Every column pair holds the same noisy ramps (rates spanning every weighting
+    exponent, negative ones included, with a dark term), PERSISTENCE on the odd column's
+    group 1: rates, variances and ERR agree bit for bit, and DQ differs by PERSISTENCE only."""
+    rng = np.random.default_rng(7)
+    ny, npairs = 3, 40
+    rates = np.geomspace(0.01, 5000.0, npairs) * np.where(np.arange(npairs) % 7 == 3, -1, 1)
+    t = TG * np.arange(ngroups)
+    ramps = rates[None, None, None, :] * t[None, :, None, None] + rng.normal(
+        0.0, RN, (nints, ngroups, ny, npairs))
+    data = np.repeat(ramps, 2, axis=3).astype(np.float32)
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[:, 1, :, 1::2] = 32
+    shape = (ny, 2 * npairs)
+    rn = np.repeat(rng.uniform(5, 15, (ny, npairs)), 2, axis=1).astype(np.float32)
+    gain = np.repeat(rng.uniform(1, 3, (ny, npairs)), 2, axis=1).astype(np.float32)
+    dark = np.full(shape, 0.05, np.float32)
+    r = fit_ramps(data, gdq, np.full(shape, 4, np.uint32), rn, gain, TG, TG, 1, 0,
+                  {**FLAGS, "PERSISTENCE": 32}, average_dark_current=dark)
+    for name in ("slope", "var_poisson", "var_rnoise", "err", "slope_ints",
+                 "var_poisson_ints", "var_rnoise_ints", "err_ints"):
+        arr = getattr(r, name)
+        np.testing.assert_array_equal(arr[..., 0::2], arr[..., 1::2], err_msg=name)
+    assert np.isfinite(r.slope).all() and (r.var_poisson > 0).all()
+    assert (r.dq[:, 0::2] == 4).all() and (r.dq[:, 1::2] == 4 | 32).all()
+    assert (r.dq_ints[..., 1::2] == r.dq_ints[..., 0::2] | 32).all()
+    # and the even columns did take the row path: it marks exactly them
+    clean = np.zeros(shape[1], np.bool_)
+    out2 = [np.empty(shape, np.float32) for _ in range(5)]
+    out3 = [np.empty((nints, *shape), np.float32) for _ in range(5)]
+    out2[1], out3[1] = np.empty(shape, np.uint32), np.empty((nints, *shape), np.uint32)
+    _fit_clean_row(data, gdq, np.full(shape, 4, np.uint32), rn, gain, dark,
+                   weight_table(ngroups), 0, np.sqrt(2.0), float(np.float32(TG)), np.uint32(3),
+                   clean, *out2, *out3)
+    np.testing.assert_array_equal(clean, np.arange(shape[1]) % 2 == 0)
 
 
 # ------------------------------------------------------------------ NumPy reference version

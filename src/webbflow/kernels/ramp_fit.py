@@ -47,6 +47,10 @@ to calling ``powf`` per group (the C code's float32 power) and removes ~80 % of 
 run time; the median of <= ngroups-1 differences is a branchless insertion (max/min, no
 data-dependent branch: the former shifting insertion sort mispredicted on noise and cost
 ~40 % of the kernel); the read-noise denominator n^3 - n is integer arithmetic (no pow).
+Unflagged pixels (the large majority) take a row path, :func:`_fit_clean_row`: the same
+arithmetic one step at a time across the row, so that the divisions of many pixels overlap
+and the loops vectorise (median by a sorting network across the row), bit-identical to the
+per-pixel path (1.30 -> 0.61 s CPU on the full frame, one thread).
 Rows are visited in an interleaved order so that each thread's contiguous share of the
 ``prange`` spreads over the whole detector (bright or saturated regions cost
 differently). Tried and dropped: copying each row block into a contiguous float64 buffer
@@ -293,6 +297,174 @@ def _fit_segment(ramp, i, start, length, t1, group_time, rn_e, gain, med_rate, d
     return slope, var_p, var_r
 
 
+@njit(**_IJIT)
+def _variances(invp, invr):
+    """VAR_POISSON and VAR_RNOISE of an integration from its segments' summed inverse
+    variances (0 where a sum is 0 or the variance reaches the large-variance threshold)."""
+    var_p = 1.0 / invp if invp > 0.0 else 0.0
+    if var_p >= _LARGE_VARIANCE_THRESHOLD:
+        var_p = 0.0
+    var_r = 1.0 / invr
+    if var_r >= _LARGE_VARIANCE_THRESHOLD:
+        var_r = 0.0
+    return var_p, var_r
+
+
+# --------------------------------------------------------------------------------------------
+# clean pixels of a row, side by side
+# --------------------------------------------------------------------------------------------
+
+
+@njit(**_IJIT)
+def _fit_clean_row(data, gdq, pixeldq, readnoise, gain, dark, wtab, y, root, group_time,
+                   invalid, clean, slope_o, dq_o, varp_o, varr_o, err_o,
+                   slope_i, dq_i, varp_i, varr_i, err_i):
+    """Fit the *clean* pixels of row ``y`` and mark them in ``clean`` (bool (nx,)).
+
+    Clean: every group of every integration has GROUPDQ 0 and a finite value, the pixel DQ
+    has neither DO_NOT_USE nor SATURATED, gain > 0 and the read noise is finite; the caller
+    guarantees ngroups >= 3 and the whole ramp in [firstgroup, lastgroup]. Such a pixel's
+    ramp is one segment of all its groups in each integration, so :func:`fit_all`'s
+    per-pixel path reduces to straight-line arithmetic, done here one step at a time across
+    the row's pixels (loops over x that overlap many pixels' divisions and vectorise) with,
+    per pixel, exactly the operations of the per-pixel path in the same order: the results
+    are bit-identical. The median of the differences is taken by an odd-even transposition
+    sort across the row (the same sorted values as the per-pixel insertion).
+    """
+    nints, ngroups, _, nx = data.shape
+    nd = ngroups - 1
+    for x in range(nx):
+        ok = (np.uint32(pixeldq[y, x]) & invalid) == 0 and gain[y, x] > 0.0 \
+            and math.isfinite(readnoise[y, x])
+        if ok:
+            for i in range(nints):
+                for g in range(ngroups):
+                    if gdq[i, g, y, x] != 0 or not math.isfinite(data[i, g, y, x]):
+                        ok = False
+                        break
+                if not ok:
+                    break
+        clean[x] = ok
+    d = np.empty((nd, nx), np.float64)
+    msum = np.zeros(nx, np.float64)
+    for i in range(nints):
+        # first differences of group / group_time, sorted across the row
+        for k in range(nd):
+            for x in range(nx):
+                d[k, x] = (np.float64(data[i, k + 1, y, x]) / group_time
+                           - np.float64(data[i, k, y, x]) / group_time)
+        for rnd in range(nd):
+            for k in range(rnd & 1, nd - 1, 2):
+                for x in range(nx):
+                    a = d[k, x]
+                    b = d[k + 1, x]
+                    d[k, x] = a if a < b else b
+                    d[k + 1, x] = b if a < b else a
+        half = nd >> 1
+        for x in range(nx):
+            if nd & 1:
+                msum[x] += d[half, x]
+            else:
+                msum[x] += (d[half, x] + d[half - 1, x]) / 2.0
+    a_invp = np.zeros(nx, np.float64)
+    a_invr = np.zeros(nx, np.float64)
+    a_num = np.zeros(nx, np.float64)
+    sw = np.empty(nx, np.float64)
+    sx = np.empty(nx, np.float64)
+    sxx = np.empty(nx, np.float64)
+    sy = np.empty(nx, np.float64)
+    sxy = np.empty(nx, np.float64)
+    pidx = np.empty(nx, np.int64)
+    invrn2 = np.empty(nx, np.float64)
+    r_e = np.empty(nx, np.float64)
+    n = ngroups
+    pden_n = n - 1.0
+    rden = np.float64(n * n * n - n)
+    for x in range(nx):
+        g_ = np.float64(gain[y, x])
+        r_e[x] = np.float64(np.float32(np.float64(readnoise[y, x]) * (g_ / root)))
+    for i in range(nints):
+        for x in range(nx):
+            g_ = np.float64(gain[y, x])
+            rn_e = r_e[x]
+            diff = np.float64(data[i, n - 1, y, x]) - np.float64(data[i, 0, y, x])
+            den = rn_e * rn_e + diff * g_
+            snr = 0.0
+            if den > 0.0:
+                snr = diff * g_ / math.sqrt(den)
+                if snr < 0.0:
+                    snr = 0.0
+            pidx[x] = _snr_power_index(snr)
+            invrn2[x] = 1.0 / (rn_e * rn_e)
+            sw[x] = 0.0
+            sx[x] = 0.0
+            sxx[x] = 0.0
+            sy[x] = 0.0
+            sxy[x] = 0.0
+        for k in range(n):
+            xv = np.float64(k)
+            for x in range(nx):
+                w = wtab[n, pidx[x], k] * invrn2[x]
+                dv = np.float64(data[i, k, y, x])
+                xw = xv * w
+                sw[x] += w
+                sx[x] += xw
+                sxx[x] += xv * xw
+                sy[x] += dv * w
+                sxy[x] += dv * xw
+        for x in range(nx):
+            if not clean[x]:
+                continue
+            g_ = np.float64(gain[y, x])
+            slope = (sw[x] * sxy[x] - sx[x] * sy[x]) * (
+                1.0 / (sw[x] * sxx[x] - sx[x] * sx[x])) / group_time
+            med_rate = msum[x] / nints
+            pden = group_time * g_ * pden_n
+            d_ = np.float64(dark[y, x])
+            if med_rate > 0.0:
+                vp = (med_rate + d_) / pden
+            else:
+                vp = d_ / pden
+            rr = r_e[x] / group_time
+            vr = 12.0 * rr * rr / (rden * g_ * g_)
+            invr = 1.0 / vr
+            invp = 0.0
+            if vp > 0.0:
+                invp = 1.0 / vp
+            inve = 1.0 / (vp + vr)
+            num = slope / vr
+            var_p, var_r = _variances(invp, invr)
+            var_e = 1.0 / inve
+            err = 0.0 if var_e > _LARGE_VARIANCE_THRESHOLD else math.sqrt(var_e)
+            if invp > 0.0:
+                a_invp[x] += invp
+            a_invr[x] += invr
+            a_num[x] += num
+            slope_i[i, y, x] = np.float32(num * var_r)
+            dq_i[i, y, x] = np.uint32(pixeldq[y, x])
+            varp_i[i, y, x] = np.float32(var_p)
+            varr_i[i, y, x] = np.float32(var_r)
+            err_i[i, y, x] = np.float32(err)
+    for x in range(nx):
+        if not clean[x]:
+            continue
+        vp = a_invp[x]
+        if vp > 0.0:
+            vp = 1.0 / vp
+        if vp >= _LARGE_VARIANCE_THRESHOLD or vp < 0.0:
+            vp = 0.0
+        vr = a_invr[x]
+        if vr > 0.0:
+            vr = 1.0 / vr
+        if vr >= _LARGE_VARIANCE_THRESHOLD:
+            vr = 0.0
+        slope_o[y, x] = np.float32(a_num[x] * vr)
+        dq_o[y, x] = np.uint32(pixeldq[y, x])
+        varp_o[y, x] = np.float32(vp)
+        varr_o[y, x] = np.float32(vr)
+        err_o[y, x] = np.float32(math.sqrt(vp + vr))
+
+
 # --------------------------------------------------------------------------------------------
 # the image kernel
 # --------------------------------------------------------------------------------------------
@@ -324,6 +496,7 @@ def fit_all(
     nints, ngroups, ny, nx = data.shape
     invalid = dnu | sat
     root = math.sqrt(2.0 * nframes)
+    fast = ngroups >= 3 and firstgroup <= 0 and lastgroup >= ngroups - 1
     for j in prange(ny):
         y = row_order[j]
         ramps = np.empty((nints, ngroups), np.float64)
@@ -332,7 +505,14 @@ def fit_all(
         work = np.empty(max(ngroups, 1), np.float64)
         seg_start = np.empty(ngroups, np.int64)
         seg_len = np.empty(ngroups, np.int64)
+        clean = np.zeros(nx, np.bool_)
+        if fast:
+            _fit_clean_row(data, gdq, pixeldq, readnoise, gain, dark, wtab, y, root,
+                           group_time, invalid, clean, slope_o, dq_o, varp_o, varr_o, err_o,
+                           slope_i, dq_i, varp_i, varr_i, err_i)
         for x in range(nx):
+            if clean[x]:
+                continue
             g_ = np.float64(gain[y, x])
             rn = np.float64(readnoise[y, x])
             r_ = np.float64(np.float32(rn * (g_ / root)))
@@ -408,13 +588,7 @@ def fit_all(
                             invp += 1.0 / vp
                         inve += 1.0 / (vp + vr)
                         num += sl / vr
-                    if invp > 0.0:
-                        var_p = 1.0 / invp
-                    if var_p >= _LARGE_VARIANCE_THRESHOLD:
-                        var_p = 0.0
-                    var_r = 1.0 / invr
-                    if var_r >= _LARGE_VARIANCE_THRESHOLD:
-                        var_r = 0.0
+                    var_p, var_r = _variances(invp, invr)
                     if q & invalid:
                         slope = np.nan
                         var_p = 0.0

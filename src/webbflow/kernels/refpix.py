@@ -193,7 +193,6 @@ def _nir_inplace(planes, dq, dnu, geo, nfull, odd_even, use_side, length, side_g
 def _nir_plane(plane, dq, dnu, geo, nfull, odd_even, use_side, length, side_gain, namps):
     """One plane of :func:`_nir_inplace` (inlined into its parallel loop). Returns the
     amplifiers left uncorrected."""
-    ny, nx = plane.shape
     width = nfull // namps
     nbad = 0
     buf = np.empty(4 * width, dtype=np.float64)
@@ -239,18 +238,49 @@ def _nir_plane(plane, dq, dnu, geo, nfull, odd_even, use_side, length, side_gain
             if np.isnan(s):
                 s = 0.0
             corr[r] = side_gain * s
-    # detector (r, c) of DMS subarray pixel (y, x): transpose of the signed permutation
+    _apply_offsets(plane, geo, offs, width, corr, use_side)
+    return nbad
+
+
+@njit(cache=True, inline="always")
+def _apply_offsets(plane, geo, offs, width, corr, use_side):
+    """Subtract the amplifier offset of each pixel's detector column and, with ``use_side``,
+    the side correction of its detector row: v = float32(float64(v - off) - corr[r]).
+
+    Detector (r, c) of DMS pixel (y, x) is the transpose of the signed permutation in ``geo``
+    (r = ayr*yy + axr*xx, c = ayc*yy + axc*xx with one of each pair zero), so the column term
+    depends on x alone (or on y alone when transposed) and the row term on the other: both
+    are tabulated once and the inner loop runs over contiguous x with no integer division.
+    """
+    ny, nx = plane.shape
+    transposed = geo[2] != 0
+    along_x_off = np.empty(nx, dtype=np.float32)
+    along_x_corr = np.empty(nx, dtype=np.float64)
+    for x in range(nx):
+        xx = x + geo[7] - geo[3]
+        c = geo[5] * xx
+        along_x_off[x] = offs[c // width, c % 2] if not transposed else 0
+        along_x_corr[x] = corr[geo[4] * xx] if transposed else 0.0
     for y in range(ny):
         yy = y + geo[6] - geo[0]
-        for x in range(nx):
-            xx = x + geo[7] - geo[3]
-            r = geo[1] * yy + geo[4] * xx
-            c = geo[2] * yy + geo[5] * xx
-            v = plane[y, x] - offs[c // width, c % 2]
+        row = plane[y]
+        if not transposed:
+            cr = corr[geo[1] * yy]
             if use_side:
-                v = np.float32(np.float64(v) - corr[r])
-            plane[y, x] = v
-    return nbad
+                for x in range(nx):
+                    row[x] = np.float32(np.float64(row[x] - along_x_off[x]) - cr)
+            else:
+                for x in range(nx):
+                    row[x] = row[x] - along_x_off[x]
+        else:
+            c = geo[2] * yy
+            off = offs[c // width, c % 2]
+            if use_side:
+                for x in range(nx):
+                    row[x] = np.float32(np.float64(row[x] - off) - along_x_corr[x])
+            else:
+                for x in range(nx):
+                    row[x] = row[x] - off
 
 
 @njit(cache=True, parallel=True)
