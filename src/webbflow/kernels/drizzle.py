@@ -67,6 +67,7 @@ __all__ = [
     "combine_variance",
     "drizzle_layers",
     "finalize_variance",
+    "pixmap_extent",
 ]
 
 #: kernel name -> code used by the numba loop
@@ -842,3 +843,43 @@ def finalize_variance(wsum, wt, scaling, var_out, err_out):
                 else:
                     var_out[k, y, x] = np.nan
             err_out[y, x] = np.float32(math.sqrt(tot)) if anyf else np.nan
+
+
+@njit(cache=True)
+def pixmap_extent(pixmap: np.ndarray, out: np.ndarray) -> bool:
+    """Smallest and largest mapped x and y of a pixel map, NaNs ignored (one pass).
+
+    Parameters
+    ----------
+    pixmap : (ny, nx, 2) float64
+        Output (x, y) of each input pixel (NaN where unmapped).
+    out : (4,) float64, written
+        ``xmin, xmax, ymin, ymax`` (output pixels).
+
+    Returns
+    -------
+    bool
+        False when no x is finite (``out`` then undefined).
+    """
+    ny, nx = pixmap.shape[0], pixmap.shape[1]
+    x0 = math.inf
+    x1 = -math.inf
+    y0 = math.inf
+    y1 = -math.inf
+    anyx = False
+    for j in range(ny):
+        for i in range(nx):
+            x = pixmap[j, i, 0]
+            y = pixmap[j, i, 1]
+            if not math.isnan(x):
+                anyx = True
+                x0 = min(x0, x)
+                x1 = max(x1, x)
+            if not math.isnan(y):
+                y0 = min(y0, y)
+                y1 = max(y1, y)
+    out[0] = x0
+    out[1] = x1
+    out[2] = y0
+    out[3] = y1
+    return anyx

@@ -38,6 +38,7 @@ from .. import __version__
 from ..align.exposure import Exposure
 from ..datamodels import DataModel
 from ..errors import input_error
+from ..resample.pixmap_store import PixmapStore
 from ..steps.outlier_detection import OutlierDetectionStep
 from ..steps.resample import ResampleStep
 from ..steps.source_catalog import SourceCatalogStep
@@ -139,6 +140,10 @@ class Image3Pipeline(Pipeline):
         work = None if self.in_memory else tempfile.mkdtemp(prefix="webbflow_image3_",
                                                             dir=self._output_dir())
         saved_dir = od.params.get("output_dir")
+        # each exposure's map onto the common grid: computed once (outlier_detection's
+        # drizzle), reused by its blot and by resample (kept in files: memory stays flat)
+        store = PixmapStore(in_memory=False, directory=work or self._output_dir())
+        od.pixmap_store = self.resample.pixmap_store = store
         try:
             exposures = [Exposure.from_item(m, self.in_memory) for m in members]
             for name in ("assign_mtwcs", "tweakreg", "skymatch"):
@@ -159,6 +164,8 @@ class Image3Pipeline(Pipeline):
             return self._combine(items, product)
         finally:
             od.params["output_dir"] = saved_dir
+            od.pixmap_store = self.resample.pixmap_store = None
+            store.close()
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
 

@@ -34,9 +34,16 @@ from ..datamodels import DataModel, ImageModel
 from ..datamodels import open as open_model
 from ..datamodels.dqflags import PIXEL, interpret_bit_flags
 from ..errors import InputError, ParameterError, input_error
-from ..kernels.drizzle import KERNELS, combine_variance, drizzle_layers, finalize_variance
+from ..kernels.drizzle import (
+    KERNELS,
+    combine_variance,
+    drizzle_layers,
+    finalize_variance,
+    pixmap_extent,
+)
 from .grid import DEFAULT_MAX_PIXELS, OutputGrid, build_grid, mean_pixel_area
 from .pixmap import footprint, parse_s_region, pixel_map, resample_range
+from .pixmap_store import PixmapStore
 
 __all__ = [
     "DrizzleOptions",
@@ -281,8 +288,13 @@ class Resampler:
             self.grid.pixel_scale_ratio = self.grid.pixel_scale / in_scale
         return float(self.grid.pixel_scale_ratio)
 
-    def add(self, model: DataModel, gid: str | None = None) -> None:
-        """Drizzle one 2-D image model (not modified) onto the output."""
+    def add(self, model: DataModel, gid: str | None = None,
+            pixmap: np.ndarray | None = None) -> None:
+        """Drizzle one 2-D image model (not modified) onto the output.
+
+        ``pixmap``: its ``(ny, nx, 2)`` map onto the grid when already known (else computed
+        with the options' ``pixmap_stepsize``/``pixmap_order``).
+        """
         name = model.meta.filename or "<model>"
         if model.data.ndim != 2:
             raise input_error(name, f"resample needs a 2-D image, SCI has {model.data.ndim} "
@@ -310,7 +322,9 @@ class Resampler:
                     layers.append(np.sqrt(arr))
         stack = np.ascontiguousarray(np.stack(layers).astype(np.float32, copy=False))
         del layers
-        pixmap = pixel_map(wcs, self.grid.wcs, shape, opts.pixmap_stepsize, opts.pixmap_order)
+        if pixmap is None:
+            pixmap = pixel_map(wcs, self.grid.wcs, shape, opts.pixmap_stepsize,
+                               opts.pixmap_order)
         xmin, xmax, ymin, ymax = resample_range(shape, wcs)
         # kernels reach at most 3 input pixels (lanczos3) from a drop's centre
         win = _window(pixmap, self.grid.shape, math.ceil(3.0 / psr) + 2)
@@ -523,7 +537,8 @@ def resample_inputs(items: Sequence[Any], options: DrizzleOptions,
                     grid_options: GridOptions | None = None, *,
                     grid: OutputGrid | None = None, single: bool = False,
                     in_memory: bool = True, output_dir: str | None = None,
-                    opener: Opener = open_model) -> ImageModel | list[Any]:
+                    opener: Opener = open_model,
+                    pixmap_store: PixmapStore | None = None) -> ImageModel | list[Any]:
     """Resample ``items`` (paths or 2-D image models) onto one grid.
 
     Parameters
@@ -540,6 +555,8 @@ def resample_inputs(items: Sequence[Any], options: DrizzleOptions,
     in_memory : bool
         With ``single``: False saves each output as ``<root>_outlier_i2d.fits`` in
         ``output_dir`` and returns the paths.
+    pixmap_store : PixmapStore, optional
+        Pixel maps computed earlier are taken from it and new ones put in it.
 
     Returns
     -------
@@ -558,14 +575,15 @@ def resample_inputs(items: Sequence[Any], options: DrizzleOptions,
     log.info("Output grid %d x %d pixels at %.5g arcsec", grid.shape[1], grid.shape[0],
              grid.pixel_scale)
     if not single:
-        return _drizzle_group(infos, grid, options, opener)
+        return _drizzle_group(infos, grid, options, opener, pixmap_store)
     groups: dict[str, list[_InputInfo]] = {}
     for info in infos:
         groups.setdefault(info.gid, []).append(info)
     outputs: list[Any] = []
     for members in groups.values():
         model = _drizzle_group(members, OutputGrid(grid.wcs, grid.shape, grid.pixel_scale,
-                                                   grid.pixel_scale_ratio), options, opener)
+                                                   grid.pixel_scale_ratio), options, opener,
+                               pixmap_store)
         model.meta.filename = _output_name(members[0].name, "outlier_i2d")
         if in_memory:
             outputs.append(model)
@@ -577,12 +595,22 @@ def resample_inputs(items: Sequence[Any], options: DrizzleOptions,
 
 
 def _drizzle_group(infos: Sequence[_InputInfo], grid: OutputGrid, options: DrizzleOptions,
-                   opener: Opener) -> ImageModel:
+                   opener: Opener, store: PixmapStore | None = None) -> ImageModel:
     acc = Resampler(grid, options, len(infos))
     for info in infos:
         model = _load(info.item, opener)
-        acc.add(model, info.gid)
-        del model
+        pixmap = None
+        wcs = model.meta.wcs
+        if store is not None and wcs is not None and model.data.ndim == 2:
+            args = (wcs, model.data.shape, grid.wcs, grid.shape, options.pixmap_stepsize,
+                    options.pixmap_order)
+            pixmap = store.get(*args)
+            if pixmap is None:
+                pixmap = pixel_map(wcs, grid.wcs, model.data.shape, options.pixmap_stepsize,
+                                   options.pixmap_order)
+                store.put(*args, pixmap)
+        acc.add(model, info.gid, pixmap)
+        del model, pixmap
     return acc.finalize()
 
 
@@ -598,13 +626,10 @@ def _load(item: Any, opener: Opener) -> DataModel:
 def _window(pixmap: np.ndarray, shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
     """Output rows and columns within ``margin`` pixels of the mapped input pixel centres."""
     ny, nx = shape
-    with np.errstate(invalid="ignore"):
-        xs = pixmap[..., 0]
-        ys = pixmap[..., 1]
-        if not np.isfinite(xs).any():
-            return slice(0, 0), slice(0, 0)
-        x0, x1 = np.nanmin(xs), np.nanmax(xs)
-        y0, y1 = np.nanmin(ys), np.nanmax(ys)
+    ext = np.empty(4)
+    if not pixmap_extent(np.ascontiguousarray(pixmap, dtype=np.float64), ext):
+        return slice(0, 0), slice(0, 0)
+    x0, x1, y0, y1 = ext
     rows = slice(min(max(math.floor(y0) - margin, 0), ny),
                  min(max(math.ceil(y1) + margin + 1, 0), ny))
     cols = slice(min(max(math.floor(x0) - margin, 0), nx),

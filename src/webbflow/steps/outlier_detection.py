@@ -40,6 +40,7 @@ from ..resample.driver import DrizzleOptions, GridOptions, bad_bits, resample_in
 from ..resample.driver import group_id as resample_group_id
 from ..resample.grid import OutputGrid, build_grid
 from ..resample.pixmap import footprint, parse_s_region, pixel_map
+from ..resample.pixmap_store import PixmapStore
 from ..stpipe import naming
 from ..stpipe.params import Param
 from ..stpipe.step import Step
@@ -217,14 +218,24 @@ class OutlierDetectionStep(Step):
             return results_like(input, exposures)
         if self._output_dir():
             Path(self._output_dir()).mkdir(parents=True, exist_ok=True)
-        if self.resample_data:
-            median, median_wcs = self._median_resampled(exposures)
-        else:
-            median, median_wcs = self._median_direct(exposures), None
-        if self.save_intermediate_results:
-            self._save_median(median, median_wcs, exposures[0])
-        for e in exposures:  # one exposure's pixels at a time
-            self._flag_one(e, median, median_wcs, snr, scale)
+        # each exposure's map onto the grid serves its single drizzle and its blot (and,
+        # given Image3's store, resample's drizzle)
+        store = getattr(self, "pixmap_store", None)
+        own_store = store is None
+        if own_store:
+            store = PixmapStore(self.in_memory, self._output_dir())
+        try:
+            if self.resample_data:
+                median, median_wcs = self._median_resampled(exposures, store)
+            else:
+                median, median_wcs = self._median_direct(exposures), None
+            if self.save_intermediate_results:
+                self._save_median(median, median_wcs, exposures[0])
+            for e in exposures:  # one exposure's pixels at a time
+                self._flag_one(e, median, median_wcs, snr, scale, store)
+        finally:
+            if own_store:
+                store.close()
         if all(isinstance(i, Exposure) for i in items):
             return exposures
         if not self.in_memory and not any(isinstance(i, DataModel) for i in items):
@@ -244,7 +255,8 @@ class OutlierDetectionStep(Step):
         return build_grid(feet, first.meta.wcs, first.shape, first.meta.wcsinfo.to_flat_dict(),
                           pixel_scale_ratio=g.pixel_scale_ratio, max_pixels=g.max_pixels)
 
-    def _median_resampled(self, exposures: list[Exposure]) -> tuple[np.ndarray, Any]:
+    def _median_resampled(self, exposures: list[Exposure], store: PixmapStore
+                          ) -> tuple[np.ndarray, Any]:
         """Drizzle each exposure group alone onto the common grid (pixels below ``maskpt`` x
         its clipped mean weight set to NaN), stack, median by row blocks.
 
@@ -264,11 +276,9 @@ class OutlierDetectionStep(Step):
         stack = _Stack(len(groups), grid.shape, self.in_memory, self._output_dir())
         try:
             for k, members in enumerate(groups.values()):
-                models = [e.open() for e in members]
-                single = resample_inputs(models, options, grid=OutputGrid(
+                single = resample_inputs(members, options, grid=OutputGrid(
                     grid.wcs, grid.shape, grid.pixel_scale, grid.pixel_scale_ratio),
-                    single=True, in_memory=True)[0]
-                del models
+                    single=True, in_memory=True, pixmap_store=store)[0]
                 if self.save_intermediate_results:
                     single.save(Path(self._output_dir() or ".") / single.meta.filename)
                 sci = np.array(single.data, dtype=np.float32)
@@ -306,15 +316,20 @@ class OutlierDetectionStep(Step):
         return w.astype(np.float32)
 
     def _flag_one(self, e: Exposure, median: np.ndarray, median_wcs: Any,
-                  snr: tuple[float, float], scale: tuple[float, float]) -> None:
+                  snr: tuple[float, float], scale: tuple[float, float],
+                  store: PixmapStore) -> None:
         """Blot the median to ``e``, flag it; a file-backed exposure is written once as
         ``<root>_crf.fits`` (output_dir) and then backed by that file."""
         model = e.open()
         if median_wcs is not None:
             if model.meta.wcs is None:
                 raise input_error(e.name, "no WCS (meta.wcs): run assign_wcs first")
-            pixmap = pixel_map(model.meta.wcs, median_wcs, model.data.shape,
-                               self.pixmap_stepsize, self.pixmap_order)
+            args = (model.meta.wcs, model.data.shape, median_wcs, median.shape,
+                    self.pixmap_stepsize, self.pixmap_order)
+            pixmap = store.get(*args)
+            if pixmap is None:
+                pixmap = pixel_map(model.meta.wcs, median_wcs, model.data.shape,
+                                   self.pixmap_stepsize, self.pixmap_order)
             blot = np.empty(model.data.shape, dtype=np.float32)
             K.blot_linear(median, pixmap, np.float32(np.nan), blot)
             del pixmap

@@ -157,4 +157,5 @@ class ResampleStep(Step):
             max_pixels=self.max_output_pixels)
         return resample_inputs(items, self._options(), grid_options, grid=grid,
                                single=self.single, in_memory=self.in_memory,
-                               output_dir=self._output_dir())
+                               output_dir=self._output_dir(),
+                               pixmap_store=getattr(self, "pixmap_store", None))
