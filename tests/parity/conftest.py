@@ -96,17 +96,10 @@ def demo_obs(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def crds_env(demo_obs):
+def crds_env(demo_obs, offline_crds):
     """Point our side's CRDS at the demo cache and context, offline, for the session."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CRDS_PATH", str(demo_obs.crds_path))
-        mp.setenv("CRDS_CONTEXT", demo_obs.context)
-        mp.setenv("CRDS_MODE", "local")
-        mp.delenv("CRDS_SERVER_URL", raising=False)
-        mp.setenv("STPIPE_DISABLE_CRDS_STEPPARS", "true")
-        from webbflow import references
-
-        references.configure(context=demo_obs.context, crds_path=str(demo_obs.crds_path))
+        offline_crds(mp, demo_obs)
         yield demo_obs
 
 

@@ -20,20 +20,14 @@ DNU = dm.dqflags.PIXEL["DO_NOT_USE"]
 
 
 @pytest.fixture(scope="module")
-def rates(tmp_path_factory):
+def rates(tmp_path_factory, offline_crds):
     """Two SUB160 exposures of the demo through our Detector1: ``(obs, [rate paths], dir)``."""
-    from webbflow import references
     from webbflow.demo import generate_demo
 
     out = tmp_path_factory.mktemp("image2_demo")
     obs = generate_demo(out, n_exposures=2, subarray="SUB160", nints=1, ngroups=5)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CRDS_PATH", str(obs.crds_path))
-        mp.setenv("CRDS_CONTEXT", obs.context)
-        mp.setenv("CRDS_MODE", "local")
-        mp.delenv("CRDS_SERVER_URL", raising=False)
-        mp.setenv("STPIPE_DISABLE_CRDS_STEPPARS", "true")
-        references.configure(context=obs.context, crds_path=str(obs.crds_path))
+        offline_crds(mp, obs)
         d1 = catalog.resolve("calwebb_detector1")
         rate_dir = out / "rates"
         for uncal in obs.uncal_files:

@@ -45,9 +45,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def truth_run(tmp_path_factory):
+def truth_run(tmp_path_factory, offline_crds):
     """Our Detector1 products on the demo exposure and the truth: a dict of arrays."""
-    from webbflow import catalog, references
+    from webbflow import catalog
     from webbflow.demo import generate_demo
 
     out = tmp_path_factory.mktemp("truth_detector1")
@@ -55,12 +55,7 @@ def truth_run(tmp_path_factory):
     uncal = Path(obs.uncal_files[0])
     root = uncal.name.removesuffix("_uncal.fits")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CRDS_PATH", str(obs.crds_path))
-        mp.setenv("CRDS_CONTEXT", obs.context)
-        mp.setenv("CRDS_MODE", "local")
-        mp.delenv("CRDS_SERVER_URL", raising=False)
-        mp.setenv("STPIPE_DISABLE_CRDS_STEPPARS", "true")
-        references.configure(context=obs.context, crds_path=str(obs.crds_path))
+        offline_crds(mp, obs)
         pipeline = catalog.resolve("calwebb_detector1")
         steps = {name: {f"override_{r}": str(obs.reference_files.get(r, "N/A"))
                         for r in getattr(cls, "reference_file_types", ())}
