@@ -185,27 +185,64 @@ def convolve(data: np.ndarray, mask: np.ndarray, kernel: np.ndarray, normalise: 
     out : (ny, nx) float64, written. ``normalise``: divide by the sum of the kernel weights
     used (astropy ``convolve`` with a mask; NaN where none is in reach); otherwise pixels
     off the image or left out count as 0.
+
+    Left-out pixels are zeroed up front (value and weight), so pixels whose kernel lies
+    inside the image take a branch-free loop, vectorised along the row; each pixel's sums
+    run in the same order and adding the zeros changes no bit, so the result is that of the
+    plain masked loop (kept at the borders) bit for bit.
     """
     ny, nx = data.shape
     kh = kernel.shape[0] // 2
+    clean = np.empty((ny, nx))
+    used = np.empty((ny, nx))
     for j in prange(ny):
+        for i in range(nx):
+            v = data[j, i]
+            if mask[j, i] or not math.isfinite(v):
+                clean[j, i] = 0.0
+                used[j, i] = 0.0
+            else:
+                clean[j, i] = v
+                used[j, i] = 1.0
+    for j in prange(ny):
+        inner_row = kh <= j < ny - kh
+        if inner_row:
+            # the row's inner pixels together, kernel tap by tap (each pixel still sums its
+            # taps in order; the pixels are independent, so the loop over them vectorises)
+            n = nx - 2 * kh
+            racc = np.zeros(nx)
+            rsum = np.zeros(nx)
+            acc_in = racc[kh:kh + n]
+            sum_in = rsum[kh:kh + n]
+            for dj in range(-kh, kh + 1):
+                for di in range(-kh, kh + 1):
+                    w = kernel[kh - dj, kh - di]
+                    # views indexed from 0: no negative-index handling in the inner loop
+                    src = clean[j + dj, kh + di:kh + di + n]
+                    use = used[j + dj, kh + di:kh + di + n]
+                    for q in range(n):
+                        acc_in[q] += w * src[q]
+                        sum_in[q] += w * use[q]
         for i in range(nx):
             acc = 0.0
             wsum = 0.0
-            for dj in range(-kh, kh + 1):
-                jj = j + dj
-                if jj < 0 or jj >= ny:
-                    continue
-                for di in range(-kh, kh + 1):
-                    ii = i + di
-                    if ii < 0 or ii >= nx:
+            if inner_row and kh <= i < nx - kh:
+                acc = racc[i]
+                wsum = rsum[i]
+            else:
+                for dj in range(-kh, kh + 1):
+                    jj = j + dj
+                    if jj < 0 or jj >= ny:
                         continue
-                    v = data[jj, ii]
-                    if mask[jj, ii] or not math.isfinite(v):
-                        continue
-                    w = kernel[kh - dj, kh - di]
-                    acc += w * v
-                    wsum += w
+                    for di in range(-kh, kh + 1):
+                        ii = i + di
+                        if ii < 0 or ii >= nx:
+                            continue
+                        if used[jj, ii] == 0.0:
+                            continue
+                        w = kernel[kh - dj, kh - di]
+                        acc += w * clean[jj, ii]
+                        wsum += w
             if normalise:
                 out[j, i] = acc / wsum if wsum > 0 else np.nan
             else:
