@@ -318,20 +318,60 @@ def flag_outliers(sci: np.ndarray, err: np.ndarray, blot: np.ndarray, snr1: floa
     out : (ny, nx) bool array, written
     """
     ny, nx = sci.shape
-    deriv = np.empty((ny, nx), dtype=np.float64)
-    blot64 = blot.astype(np.float64)
-    abs_derivative(blot64, deriv)
-    first = np.zeros((ny, nx), dtype=np.bool_)
-    diff = np.empty((ny, nx), dtype=np.float64)
-    e = np.empty((ny, nx), dtype=np.float64)
+    # one pass for the first test, one for the dilated second: the derivative, difference
+    # and error of a pixel are computed where needed (same float64 formulas as
+    # abs_derivative / dilate on whole arrays, so the same flags) instead of four float64
+    # images
+    first = np.empty((ny, nx), dtype=np.bool_)
     for j in prange(ny):
         for i in range(nx):
-            ev = err[j, i]
-            e[j, i] = ev if math.isfinite(ev) else 0.0
-            diff[j, i] = abs(sci[j, i] - blot64[j, i] - backg)
-            first[j, i] = diff[j, i] > scale1 * deriv[j, i] + snr1 * e[j, i]
-    grown = np.empty((ny, nx), dtype=np.bool_)
-    dilate(first, 1, grown)
+            first[j, i] = _exceeds(sci, err, blot, j, i, snr1, scale1, backg)
     for j in prange(ny):
+        j0 = max(j - 1, 0)
+        j1 = min(j + 2, ny)
         for i in range(nx):
-            out[j, i] = grown[j, i] and diff[j, i] > scale2 * deriv[j, i] + snr2 * e[j, i]
+            hit = False
+            for jj in range(j0, j1):
+                for ii in range(max(i - 1, 0), min(i + 2, nx)):
+                    if first[jj, ii]:
+                        hit = True
+                        break
+                if hit:
+                    break
+            out[j, i] = hit and _exceeds(sci, err, blot, j, i, snr2, scale2, backg)
+
+
+@njit(cache=True, inline="always")
+def _deriv_at(image, j, i):
+    """:func:`abs_derivative` of ``image`` at one pixel (float64)."""
+    ny, nx = image.shape
+    v = np.float64(image[j, i])
+    if math.isnan(v):
+        return np.nan
+    best = 0.0
+    if j > 0:
+        d = abs(v - np.float64(image[j - 1, i]))
+        if d > best:
+            best = d
+    if j < ny - 1:
+        d = abs(v - np.float64(image[j + 1, i]))
+        if d > best:
+            best = d
+    if i > 0:
+        d = abs(v - np.float64(image[j, i - 1]))
+        if d > best:
+            best = d
+    if i < nx - 1:
+        d = abs(v - np.float64(image[j, i + 1]))
+        if d > best:
+            best = d
+    return best
+
+
+@njit(cache=True, inline="always")
+def _exceeds(sci, err, blot, j, i, snr, scale, backg):
+    """``|sci - blot - backg| > scale |d blot| + snr err`` at one pixel (NaN ERR: 0)."""
+    ev = np.float64(err[j, i])
+    e = ev if math.isfinite(ev) else 0.0
+    diff = abs(sci[j, i] - np.float64(blot[j, i]) - backg)
+    return diff > scale * _deriv_at(blot, j, i) + snr * e
