@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .labels import convolve, label_bboxes, label_components, sorted_clipped_stats
 
@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 
-@njit(cache=True)
 def background_mesh(data: np.ndarray, mask: np.ndarray, box: int, sigma: float,
                     maxiters: int, bkg: np.ndarray, rms: np.ndarray) -> None:
     """Clipped median and std per ``box x box`` mesh (edge meshes cover the remainder).
@@ -45,28 +44,62 @@ def background_mesh(data: np.ndarray, mask: np.ndarray, box: int, sigma: float,
     data : (ny, nx) float array; mask : (ny, nx) bool, True = ignore (NaN also ignored)
     bkg, rms : (my, mx) float64, written; my = ceil(ny / box), mx = ceil(nx / box).
         Meshes with more than 10 % unusable pixels get the median of the good meshes.
+
+    The meshes' usable values are gathered one row per mesh (in parallel) and sorted by
+    numpy's vectorised sort (a sorted array is the same whatever the algorithm), then
+    clipped mesh by mesh in parallel: the statistics of the serial mesh loop, bit for bit.
     """
-    ny, nx = data.shape
     my, mx = bkg.shape
+    rows, count, total = _mesh_values(data, mask, box, my, mx)
+    rows.sort(axis=1)
     good = np.zeros((my, mx), dtype=np.bool_)
-    buf = np.empty(box * box, dtype=np.float64)
-    for bj in range(my):
-        for bi in range(mx):
-            n = 0
-            total = 0
-            for j in range(bj * box, min(ny, (bj + 1) * box)):
-                for i in range(bi * box, min(nx, (bi + 1) * box)):
-                    total += 1
-                    v = data[j, i]
-                    if not mask[j, i] and math.isfinite(v):
-                        buf[n] = v
-                        n += 1
-            if n > 0 and n >= 0.9 * total:
-                vals = np.sort(buf[:n])
-                med, std = sorted_clipped_stats(vals, n, sigma, maxiters)
-                bkg[bj, bi] = med
-                rms[bj, bi] = std
-                good[bj, bi] = True
+    _mesh_clip(rows, count, total, float(sigma), int(maxiters), bkg, rms, good)
+    del rows
+    _fill_and_filter_mesh(good, bkg, rms)
+
+
+@njit(cache=True, parallel=True)
+def _mesh_values(data, mask, box, my, mx):
+    """Usable values of each mesh (a row per mesh, +inf after them), their count and the
+    mesh's pixel count."""
+    ny, nx = data.shape
+    rows = np.full((my * mx, box * box), np.inf)
+    count = np.zeros(my * mx, dtype=np.int64)
+    total = np.zeros(my * mx, dtype=np.int64)
+    for cell in prange(my * mx):
+        bj = cell // mx
+        bi = cell % mx
+        n = 0
+        t = 0
+        for j in range(bj * box, min(ny, (bj + 1) * box)):
+            for i in range(bi * box, min(nx, (bi + 1) * box)):
+                t += 1
+                v = data[j, i]
+                if not mask[j, i] and math.isfinite(v):
+                    rows[cell, n] = v
+                    n += 1
+        count[cell] = n
+        total[cell] = t
+    return rows, count, total
+
+
+@njit(cache=True, parallel=True)
+def _mesh_clip(rows, count, total, sigma, maxiters, bkg, rms, good):
+    """Clipped (median, std) of the meshes with at least 90 % usable pixels."""
+    my, mx = bkg.shape
+    for cell in prange(my * mx):
+        n = count[cell]
+        if n > 0 and n >= 0.9 * total[cell]:
+            med, std = sorted_clipped_stats(rows[cell], n, sigma, maxiters)
+            bkg[cell // mx, cell % mx] = med
+            rms[cell // mx, cell % mx] = std
+            good[cell // mx, cell % mx] = True
+
+
+@njit(cache=True)
+def _fill_and_filter_mesh(good, bkg, rms):
+    """Bad meshes get the median of the good ones; then a 3x3 median filter (in place)."""
+    my, mx = bkg.shape
     ngood = 0
     for bj in range(my):
         for bi in range(mx):
