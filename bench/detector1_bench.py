@@ -194,6 +194,31 @@ def print_table(rows: list[Row], samples: dict[str, int], compile_s: dict[str, f
                   f"{t.peak_pss / max(o.peak_pss, 1):5.1f}   speed/memory: {flags}{label}")
 
 
+def print_scaling(rows: list[Row], samples: dict[str, int]) -> None:
+    """Least-squares ``time = fixed + per_sample * samples`` over the NIRCam cases, per side
+    and thread count (three sizes or more): a cost linear in pixels x groups has small
+    residuals; ``fixed`` is the per-process cost (interpreter, imports, numba start-up,
+    reference reading)."""
+    import numpy as np
+
+    nircam = [c for c in samples if c in CASES]
+    if len(nircam) < 3:
+        return
+    print("\ncost vs pixels x groups (NIRCam cases; least squares, residuals per case)")
+    for side, cores in dict.fromkeys((r.side, r.cores) for r in rows):
+        sel = [r for r in rows if (r.side, r.cores) == (side, cores) and r.case in nircam]
+        if len(sel) < 3:
+            continue
+        n = np.array([samples[r.case] for r in sel], dtype=float)
+        for what in ("process_wall_s", "call_wall_s"):
+            t = np.array([getattr(r, what) for r in sel])
+            slope, fixed = np.polyfit(n, t, 1)
+            resid = ", ".join(f"{r.case} {100 * (tt - fixed - slope * nn) / tt:+.1f}%"
+                              for r, nn, tt in zip(sel, n, t, strict=True))
+            print(f"{side:<9} {cores:>3} {what[:-7]:<8} fixed {fixed:6.2f} s + "
+                  f"{1e9 * slope:6.1f} ns/sample   residuals: {resid}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -278,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             print(_fmt_row(row, samples[name]), flush=True)
     print_steps(rows)
     print_table(rows, samples, compile_s)
+    print_scaling(rows, samples)
     (out / "results.json").write_text(json.dumps(
         {"rows": [asdict(r) for r in rows], "samples": samples, "compile_s": compile_s},
         indent=1))
