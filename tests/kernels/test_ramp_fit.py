@@ -13,7 +13,7 @@ import numba
 import numpy as np
 import pytest
 
-from webbflow.kernels.ramp_fit import _fit_clean_row, weight_table
+from webbflow.kernels.ramp_fit import _fit_clean_row, _usable_groups, weight_table
 from webbflow.kernels.ramp_fit_api import fit_ramps
 
 DNU, SAT, JUMP, NGV = 1, 2, 4, 524288
@@ -328,13 +328,17 @@ def test_persistence_groups_count_as_good():
     assert r.dq[0, 0] == 32
 
 
-@pytest.mark.parametrize("ngroups, nints", [(3, 1), (4, 2), (10, 1), (9, 3)])
-def test_clean_pixel_path_equals_per_pixel_path(ngroups, nints):
+@pytest.mark.parametrize("ngroups, nints, edges", [(3, 1, (0, 0)), (4, 2, (0, 0)),
+                                                    (10, 1, (0, 0)), (9, 3, (0, 0)),
+                                                    (10, 1, (0, 1)), (9, 2, (1, 1))])
+def test_clean_pixel_path_equals_per_pixel_path(ngroups, nints, edges):
     """Unflagged pixels are fitted side by side across a row (``_fit_clean_row``), flagged
     ones one by one: a ramp carrying only PERSISTENCE (which counts as good) goes the second
     way. Every column pair holds the same noisy ramps (rates spanning every weighting
     exponent, negative ones included, with a dark term), PERSISTENCE on the odd column's
-    group 1: rates, variances and ERR agree bit for bit, and DQ differs by PERSISTENCE only."""
+    group ``1 + edges[0]``: rates, variances and ERR agree bit for bit, and DQ differs by
+    PERSISTENCE only. ``edges``: leading/trailing groups DO_NOT_USE in every pixel (MIRI's
+    firstframe/lastframe), which the row path fits around."""
     rng = np.random.default_rng(7)
     ny, npairs = 3, 40
     rates = np.geomspace(0.01, 5000.0, npairs) * np.where(np.arange(npairs) % 7 == 3, -1, 1)
@@ -343,7 +347,9 @@ def test_clean_pixel_path_equals_per_pixel_path(ngroups, nints):
         0.0, RN, (nints, ngroups, ny, npairs))
     data = np.repeat(ramps, 2, axis=3).astype(np.float32)
     gdq = np.zeros(data.shape, np.uint8)
-    gdq[:, 1, :, 1::2] = 32
+    gdq[:, 1 + edges[0], :, 1::2] = 32
+    gdq[:, :edges[0]] = DNU
+    gdq[:, ngroups - edges[1]:] = DNU
     shape = (ny, 2 * npairs)
     rn = np.repeat(rng.uniform(5, 15, (ny, npairs)), 2, axis=1).astype(np.float32)
     gain = np.repeat(rng.uniform(1, 3, (ny, npairs)), 2, axis=1).astype(np.float32)
@@ -364,8 +370,13 @@ def test_clean_pixel_path_equals_per_pixel_path(ngroups, nints):
     out2[1], out3[1] = np.empty(shape, np.uint32), np.empty((nints, *shape), np.uint32)
     _fit_clean_row(data, gdq, np.full(shape, 4, np.uint32), rn, gain, dark,
                    weight_table(ngroups), 0, np.sqrt(2.0), float(np.float32(TG)), np.uint32(3),
-                   clean, *out2, *out3)
+                   np.uint32(DNU), np.full(nints, edges[0]),
+                   np.full(nints, ngroups - 1 - edges[1]), clean, *out2, *out3)
     np.testing.assert_array_equal(clean, np.arange(shape[1]) % 2 == 0)
+    np.testing.assert_array_equal(out2[0][0, 0::2], r.slope[0, 1::2])
+    np.testing.assert_array_equal(out3[4][:, 0, 0::2], r.err_ints[:, 0, 1::2])
+    lo, hi = _usable_groups(gdq, 0, ngroups - 1, np.uint32(DNU))
+    assert (lo == edges[0]).all() and (hi == ngroups - 1 - edges[1]).all()
 
 
 # ------------------------------------------------------------------ NumPy reference version

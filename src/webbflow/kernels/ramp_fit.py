@@ -47,10 +47,11 @@ to calling ``powf`` per group (the C code's float32 power) and removes ~80 % of 
 run time; the median of <= ngroups-1 differences is a branchless insertion (max/min, no
 data-dependent branch: the former shifting insertion sort mispredicted on noise and cost
 ~40 % of the kernel); the read-noise denominator n^3 - n is integer arithmetic (no pow).
-Unflagged pixels (the large majority) take a row path, :func:`_fit_clean_row`: the same
-arithmetic one step at a time across the row, so that the divisions of many pixels overlap
-and the loops vectorise (median by a sorting network across the row), bit-identical to the
-per-pixel path (1.30 -> 0.61 s CPU on the full frame, one thread).
+Unflagged pixels (the large majority; groups DO_NOT_USE in every pixel, like MIRI's last
+group, allowed) take a row path, :func:`_fit_clean_row`: the same arithmetic one step at a
+time across the row, so that the divisions of many pixels overlap and the loops vectorise
+(median by a sorting network across the row), bit-identical to the per-pixel path (1.30 ->
+0.61 s CPU on the NIRCam full frame, 0.36 -> 0.14 s on the MIRI one, one thread).
 Rows are visited in an interleaved order so that each thread's contiguous share of the
 ``prange`` spreads over the whole detector (bright or saturated regions cost
 differently). Tried and dropped: copying each row block into a contiguous float64 buffer
@@ -310,6 +311,36 @@ def _variances(invp, invr):
     return var_p, var_r
 
 
+@njit(**_JIT)
+def _usable_groups(gdq, firstgroup, lastgroup, dnu):
+    """Per integration, the first and last group of [firstgroup, lastgroup] that is not
+    DO_NOT_USE in every pixel (e.g. MIRI's last group, flagged by ``lastframe``): int64
+    (nints,) each; ``hi - lo + 1`` usable groups at most."""
+    nints, ngroups = gdq.shape[0], gdq.shape[1]
+    lo_i = np.empty(nints, np.int64)
+    hi_i = np.empty(nints, np.int64)
+    for i in range(nints):
+        lo = max(firstgroup, 0)
+        hi = min(lastgroup, ngroups - 1)
+        while lo <= hi and _plane_all_flagged(gdq, i, lo, dnu):
+            lo += 1
+        while hi >= lo and _plane_all_flagged(gdq, i, hi, dnu):
+            hi -= 1
+        lo_i[i] = lo
+        hi_i[i] = hi
+    return lo_i, hi_i
+
+
+@njit(**_IJIT)
+def _plane_all_flagged(gdq, i, g, bit):
+    """True when every pixel of group ``g`` of integration ``i`` has ``bit``."""
+    for y in range(gdq.shape[2]):
+        for x in range(gdq.shape[3]):
+            if (np.uint32(gdq[i, g, y, x]) & bit) == 0:
+                return False
+    return True
+
+
 # --------------------------------------------------------------------------------------------
 # clean pixels of a row, side by side
 # --------------------------------------------------------------------------------------------
@@ -317,14 +348,15 @@ def _variances(invp, invr):
 
 @njit(**_IJIT)
 def _fit_clean_row(data, gdq, pixeldq, readnoise, gain, dark, wtab, y, root, group_time,
-                   invalid, clean, slope_o, dq_o, varp_o, varr_o, err_o,
+                   invalid, dnu, lo_i, hi_i, clean, slope_o, dq_o, varp_o, varr_o, err_o,
                    slope_i, dq_i, varp_i, varr_i, err_i):
     """Fit the *clean* pixels of row ``y`` and mark them in ``clean`` (bool (nx,)).
 
-    Clean: every group of every integration has GROUPDQ 0 and a finite value, the pixel DQ
-    has neither DO_NOT_USE nor SATURATED, gain > 0 and the read noise is finite; the caller
-    guarantees ngroups >= 3 and the whole ramp in [firstgroup, lastgroup]. Such a pixel's
-    ramp is one segment of all its groups in each integration, so :func:`fit_all`'s
+    Clean: in each integration ``i`` the groups ``lo_i[i] .. hi_i[i]`` (at least three,
+    from :func:`_usable_groups`) have GROUPDQ 0 and finite values and the others DO_NOT_USE
+    alone (or 0 outside [firstgroup, lastgroup]); the pixel DQ has neither DO_NOT_USE nor
+    SATURATED, gain > 0 and the read noise is finite. Such a pixel's ramp is one segment,
+    ``lo .. hi``, in each integration, so :func:`fit_all`'s
     per-pixel path reduces to straight-line arithmetic, done here one step at a time across
     the row's pixels (loops over x that overlap many pixels' divisions and vectorise) with,
     per pixel, exactly the operations of the per-pixel path in the same order: the results
@@ -332,27 +364,33 @@ def _fit_clean_row(data, gdq, pixeldq, readnoise, gain, dark, wtab, y, root, gro
     sort across the row (the same sorted values as the per-pixel insertion).
     """
     nints, ngroups, _, nx = data.shape
-    nd = ngroups - 1
+    other = ~dnu
     for x in range(nx):
         ok = (np.uint32(pixeldq[y, x]) & invalid) == 0 and gain[y, x] > 0.0 \
             and math.isfinite(readnoise[y, x])
         if ok:
             for i in range(nints):
                 for g in range(ngroups):
-                    if gdq[i, g, y, x] != 0 or not math.isfinite(data[i, g, y, x]):
-                        ok = False
+                    q = np.uint32(gdq[i, g, y, x])
+                    if lo_i[i] <= g <= hi_i[i]:
+                        ok = q == 0 and math.isfinite(data[i, g, y, x])
+                    else:
+                        ok = (q & other) == 0
+                    if not ok:
                         break
                 if not ok:
                     break
         clean[x] = ok
-    d = np.empty((nd, nx), np.float64)
+    d = np.empty((max(ngroups - 1, 1), nx), np.float64)
     msum = np.zeros(nx, np.float64)
     for i in range(nints):
         # first differences of group / group_time, sorted across the row
+        lo = lo_i[i]
+        nd = hi_i[i] - lo
         for k in range(nd):
             for x in range(nx):
-                d[k, x] = (np.float64(data[i, k + 1, y, x]) / group_time
-                           - np.float64(data[i, k, y, x]) / group_time)
+                d[k, x] = (np.float64(data[i, lo + k + 1, y, x]) / group_time
+                           - np.float64(data[i, lo + k, y, x]) / group_time)
         for rnd in range(nd):
             for k in range(rnd & 1, nd - 1, 2):
                 for x in range(nx):
@@ -377,17 +415,18 @@ def _fit_clean_row(data, gdq, pixeldq, readnoise, gain, dark, wtab, y, root, gro
     pidx = np.empty(nx, np.int64)
     invrn2 = np.empty(nx, np.float64)
     r_e = np.empty(nx, np.float64)
-    n = ngroups
-    pden_n = n - 1.0
-    rden = np.float64(n * n * n - n)
     for x in range(nx):
         g_ = np.float64(gain[y, x])
         r_e[x] = np.float64(np.float32(np.float64(readnoise[y, x]) * (g_ / root)))
     for i in range(nints):
+        lo = lo_i[i]
+        n = hi_i[i] - lo + 1
+        pden_n = n - 1.0
+        rden = np.float64(n * n * n - n)
         for x in range(nx):
             g_ = np.float64(gain[y, x])
             rn_e = r_e[x]
-            diff = np.float64(data[i, n - 1, y, x]) - np.float64(data[i, 0, y, x])
+            diff = np.float64(data[i, lo + n - 1, y, x]) - np.float64(data[i, lo, y, x])
             den = rn_e * rn_e + diff * g_
             snr = 0.0
             if den > 0.0:
@@ -402,10 +441,10 @@ def _fit_clean_row(data, gdq, pixeldq, readnoise, gain, dark, wtab, y, root, gro
             sy[x] = 0.0
             sxy[x] = 0.0
         for k in range(n):
-            xv = np.float64(k)
+            xv = np.float64(k + lo)
             for x in range(nx):
                 w = wtab[n, pidx[x], k] * invrn2[x]
-                dv = np.float64(data[i, k, y, x])
+                dv = np.float64(data[i, lo + k, y, x])
                 xw = xv * w
                 sw[x] += w
                 sx[x] += xw
@@ -496,7 +535,8 @@ def fit_all(
     nints, ngroups, ny, nx = data.shape
     invalid = dnu | sat
     root = math.sqrt(2.0 * nframes)
-    fast = ngroups >= 3 and firstgroup <= 0 and lastgroup >= ngroups - 1
+    lo_i, hi_i = _usable_groups(gdq, firstgroup, lastgroup, dnu)
+    fast = nints > 0 and np.all(hi_i - lo_i >= 2)
     for j in prange(ny):
         y = row_order[j]
         ramps = np.empty((nints, ngroups), np.float64)
@@ -508,8 +548,8 @@ def fit_all(
         clean = np.zeros(nx, np.bool_)
         if fast:
             _fit_clean_row(data, gdq, pixeldq, readnoise, gain, dark, wtab, y, root,
-                           group_time, invalid, clean, slope_o, dq_o, varp_o, varr_o, err_o,
-                           slope_i, dq_i, varp_i, varr_i, err_i)
+                           group_time, invalid, dnu, lo_i, hi_i, clean, slope_o, dq_o,
+                           varp_o, varr_o, err_o, slope_i, dq_i, varp_i, varr_i, err_i)
         for x in range(nx):
             if clean[x]:
                 continue
