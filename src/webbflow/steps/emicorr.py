@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..kernels.emicorr import fit_joint, sequential_correct, subtract_joint
 from ..references.models import EmiModel
 from ..references.read import read_reference
 from ..stpipe.params import Param
@@ -77,6 +76,11 @@ class EmiCorrStep(Step):
     }
 
     def process(self, model):
+        from ..kernels.emicorr import (  # imported on use: keeps strun's start-up short
+            fit_joint,
+            subtract_joint,
+        )
+
         ramp = ramp_input(model, self.name)
         meta = ramp.meta
         instrument = str(meta.instrument.name or "").upper()
@@ -162,6 +166,10 @@ class EmiCorrStep(Step):
         return ramp
 
     def _sequential(self, data, ramp, freqs, waves, nsamples, rowclocks, frameclocks, r1):
+        from ..kernels.emicorr import (
+            sequential_correct,  # imported on use: keeps strun's start-up short
+        )
+
         nints, ngroups = data.shape[:2]
         sub = ramp.meta.subarray
         xstart, xsize = int(sub.xstart or 1), int(sub.xsize or data.shape[-1])

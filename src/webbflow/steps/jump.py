@@ -6,7 +6,6 @@ import numpy as np
 
 from ..instruments import DMS_TO_DETECTOR, family
 from ..kernels.jump import DEFAULT_PARAMS, detect_jumps
-from ..kernels.showers import find_showers
 from ..stpipe.params import Param
 from ..stpipe.step import Step
 from .support import FLAGS, load_reference, owned_array, ramp_input
@@ -145,6 +144,8 @@ class JumpStep(Step):
     def _showers(self, ramp, groupdq: np.ndarray, gain: np.ndarray,
                  readnoise: np.ndarray) -> np.ndarray:
         """MIRI shower flagging on the jump-flagged GROUPDQ (data in electrons)."""
+        from ..kernels.showers import find_showers  # imported on use: keeps strun's start-up short
+
         exp = ramp.meta.exposure
         gtime = float(exp.group_time or 1.0)
         pixeldq = ramp.pixeldq.copy()

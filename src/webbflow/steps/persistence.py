@@ -16,7 +16,6 @@ import numpy as np
 from ..datamodels import ArraySpec, DataModel, RampModel
 from ..datamodels.convert import copy_meta
 from ..errors import ReferenceError_, input_error
-from ..kernels.persistence import decay_traps, trap_persistence
 from ..references.models import open_reference
 from ..references.read import read_reference, subarray_window
 from ..stpipe.params import Param
@@ -71,6 +70,10 @@ class PersistenceStep(Step):
     }
 
     def process(self, model):
+        from ..kernels.persistence import (
+            trap_persistence,  # imported on use: keeps strun's start-up short
+        )
+
         ramp = ramp_input(model, self.name)
         instrument = str(ramp.meta.instrument.name or "").upper()
         if instrument in NO_TRAP_MODEL:
@@ -140,4 +143,8 @@ class PersistenceStep(Step):
                                     "science exposure are both needed to decay the traps")
         dt = (float(start) - float(end)) * 86400.0
         self.log.info("Traps decay for %.1f s since %s", dt, prev.meta.filename)
+        from ..kernels.persistence import (
+            decay_traps,  # imported on use: keeps strun's start-up short
+        )
+
         return decay_traps(np.nan_to_num(prev.data, nan=0.0), decay_param, dt)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..datamodels.convert import image_like
 from ..kernels.ramp_fit_api import fit_ramps
-from ..kernels.ramp_fit_likely import LIKELY_MIN_NGROUPS, fit_ramps_likely
 from ..stpipe.params import Param
 from ..stpipe.step import Step
 from .support import FLAGS, load_reference, ramp_input
@@ -51,6 +50,8 @@ class RampFitStep(Step):
                              "webbflow 0.1")
         exp = ramp.meta.exposure
         algorithm = self.algorithm.upper()
+        if algorithm == "LIKELY":  # imported on use: keeps strun's start-up short
+            from ..kernels.ramp_fit_likely import LIKELY_MIN_NGROUPS, fit_ramps_likely
         if algorithm == "LIKELY" and ramp.data.shape[1] < LIKELY_MIN_NGROUPS:
             self.log.info(f"LIKELY needs ngroups >= {LIKELY_MIN_NGROUPS}, got "
                           f"{ramp.data.shape[1]}: using OLS_C")

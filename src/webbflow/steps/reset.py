@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..kernels.reset import subtract_reset
 from ..stpipe.step import Step
 from .support import load_reference, ramp_input
 
@@ -16,6 +15,8 @@ class ResetStep(Step):
     spec = {}
 
     def process(self, model):
+        from ..kernels.reset import subtract_reset  # imported on use: keeps strun's start-up short
+
         ramp = ramp_input(model, self.name)
         if not str(ramp.meta.instrument.detector or "").upper().startswith("MIR"):
             return self.skip_step(ramp, "reset correction is only for MIRI data")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..kernels.rscd import apply_rscd_flags, flag_rscd_block, rscd_skip_groups
 from ..stpipe.step import Step
 from .support import FLAGS, load_reference, ramp_input
 
@@ -24,6 +23,12 @@ class RscdStep(Step):
     spec = {}
 
     def process(self, model):
+        from ..kernels.rscd import (  # imported on use: keeps strun's start-up short
+            apply_rscd_flags,
+            flag_rscd_block,
+            rscd_skip_groups,
+        )
+
         ramp = ramp_input(model, self.name)
         if not str(ramp.meta.instrument.detector or "").upper().startswith("MIR"):
             return self.skip_step(ramp, "RSCD correction is only for MIRI data")
