@@ -138,6 +138,9 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
             run_seg[nruns] = seg_of_col[x]
             nruns += 1
     run_start[nruns] = nx
+    # one-column runs: the sums go straight into the amplifier's totals (the same values:
+    # a run's partial sums would hold one term each)
+    single_cols = nruns == nx
     for b in prange((ny + _ROWS - 1) // _ROWS):
         mean = np.empty(nx, dtype=np.float64)
         cnt_x = np.empty(nx, dtype=np.int64)
@@ -187,7 +190,18 @@ def common_mode_offsets(data, gdq, readnoise, gain, nframes, bad_bits, seg_of_co
                         sw[a] = 0.0
                         swr[a] = 0.0
                         cnt[a] = 0
-                    for q in range(nruns):  # contiguous columns of one amplifier
+                    if single_cols:  # MIRI: amplifiers alternate column by column
+                        for x in range(nx):
+                            a = run_seg[x]
+                            r = res[j, x]
+                            if abs(r - cur[a]) < clip * sig[x]:  # False for NaN
+                                sw[a] += wgt[x]
+                                swr[a] += wgt[x] * r
+                                cnt[a] += 1
+                        nr = 0
+                    else:
+                        nr = nruns
+                    for q in range(nr):  # contiguous columns of one amplifier
                         a = run_seg[q]
                         c0 = cur[a]
                         s_w = 0.0
