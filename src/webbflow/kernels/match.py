@@ -501,25 +501,55 @@ def overlap_values(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool
 
 
 @njit(cache=True)
-def _slot_sums(values, slots, nslot, tlo, thi, centre, power):
-    """Per slot: count and sum of ``(v - centre) ** power`` (power 1 or 2) over the values
-    with ``tlo <= v <= thi``."""
-    cnt = np.zeros(nslot, dtype=np.int64)
-    acc = np.zeros(nslot)
+def _by_slot(values, slots, nslot):
+    """The values of each slot together, in pixel order: ``seg[offs[s]:offs[s + 1]]``
+    (a value of several slots is copied into each)."""
+    n_in = np.zeros(nslot + 1, dtype=np.int64)
     for k in range(values.shape[0]):
-        v = values[k]
         b = slots[k]
         s = 0
         while b != 0:
             if b & np.uint64(1):
-                if tlo[s] <= v <= thi[s]:
-                    cnt[s] += 1
-                    if power == 1:
-                        acc[s] += v
-                    else:
-                        acc[s] += (v - centre[s]) ** 2
+                n_in[s + 1] += 1
             b = b >> np.uint64(1)
             s += 1
+    offs = np.cumsum(n_in)
+    seg = np.empty(offs[nslot])
+    fill = offs[:nslot].copy()
+    for k in range(values.shape[0]):
+        b = slots[k]
+        s = 0
+        while b != 0:
+            if b & np.uint64(1):
+                seg[fill[s]] = values[k]
+                fill[s] += 1
+            b = b >> np.uint64(1)
+            s += 1
+    return seg, offs
+
+
+@njit(cache=True)
+def _seg_sums(seg, offs, nslot, tlo, thi, centre, power):
+    """Per slot: count and sum of ``(v - centre) ** power`` (power 1 or 2) over its values
+    (segments of :func:`_by_slot`, pixel order) with ``tlo <= v <= thi``."""
+    cnt = np.zeros(nslot, dtype=np.int64)
+    acc = np.zeros(nslot)
+    for s in range(nslot):
+        lo = tlo[s]
+        hi = thi[s]
+        c = centre[s]
+        n = 0
+        a = 0.0
+        for k in range(offs[s], offs[s + 1]):
+            v = seg[k]
+            if lo <= v <= hi:
+                n += 1
+                if power == 1:
+                    a += v
+                else:
+                    a += (v - c) ** 2
+        cnt[s] = n
+        acc[s] = a
     return cnt, acc
 
 
@@ -547,9 +577,11 @@ def overlap_sky_stats(values: np.ndarray, slots: np.ndarray, nslot: int, stat: i
     tlo = np.full(nslot, -inf)
     thi = np.full(nslot, inf)
     zero = np.zeros(nslot)
-    cnt, acc = _slot_sums(values, slots, nslot, tlo, thi, zero, 1)
+    # each slot's values gathered once: the clipping passes run over contiguous runs
+    seg, offs = _by_slot(values, slots, nslot)
+    cnt, acc = _seg_sums(seg, offs, nslot, tlo, thi, zero, 1)
     mean = np.where(cnt > 0, acc / np.maximum(cnt, 1), np.nan)
-    _, acc2 = _slot_sums(values, slots, nslot, tlo, thi, mean, 2)
+    _, acc2 = _seg_sums(seg, offs, nslot, tlo, thi, mean, 2)
     std = np.sqrt(acc2 / np.maximum(cnt, 1))
     active = cnt > 0
     for _ in range(nclip):
@@ -561,7 +593,7 @@ def overlap_sky_stats(values: np.ndarray, slots: np.ndarray, nslot: int, stat: i
             if active[s]:
                 nlo[s] = max(tlo[s], mean[s] - lsigma * std[s])
                 nhi[s] = min(thi[s], mean[s] + usigma * std[s])
-        ncnt, nacc = _slot_sums(values, slots, nslot, nlo, nhi, zero, 1)
+        ncnt, nacc = _seg_sums(seg, offs, nslot, nlo, nhi, zero, 1)
         for s in range(nslot):
             if not active[s]:
                 continue
@@ -573,7 +605,7 @@ def overlap_sky_stats(values: np.ndarray, slots: np.ndarray, nslot: int, stat: i
             cnt[s] = ncnt[s]
             mean[s] = nacc[s] / ncnt[s]
         if active.any():
-            _, acc2 = _slot_sums(values, slots, nslot, tlo, thi, mean, 2)
+            _, acc2 = _seg_sums(seg, offs, nslot, tlo, thi, mean, 2)
             for s in range(nslot):
                 if active[s]:
                     std[s] = math.sqrt(acc2[s] / cnt[s])
