@@ -197,12 +197,14 @@ def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
 def _read_section(hdu: fits.ImageHDU, y0: int, x0: int, ny: int, nx: int) -> np.ndarray:
     """``hdu``'s [..., y0:y0+ny, x0:x0+nx] read plane by plane into one native-order array
     (astropy converts each section from the file's byte order: whole cubes would briefly
-    exist twice)."""
+    exist twice). Each plane's rows are read whole, one contiguous read, and cut to the
+    columns in memory: a column window makes astropy read row by row (5x slower for a
+    SUB640 window of a full-frame reference)."""
     lead = tuple(int(hdu.header[f"NAXIS{k}"]) for k in range(int(hdu.header["NAXIS"]), 2, -1))
-    window = (slice(y0, y0 + ny), slice(x0, x0 + nx))
+    rows = slice(y0, y0 + ny)
     out = None
     for index in np.ndindex(*lead):
-        plane = hdu.section[(*index, *window)]
+        plane = hdu.section[(*index, rows, slice(None))][:, x0:x0 + nx]
         if out is None:
             out = np.empty((*lead, ny, nx), dtype=plane.dtype.newbyteorder("="))
         out[index] = plane
