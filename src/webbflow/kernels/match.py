@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["FIT_GEOMETRIES", "SKY_STATS", "clipped_fit", "component_labels",
            "convex_overlap_area", "histogram_offset", "isolated", "match_nearest",
@@ -529,35 +529,85 @@ def _by_slot(values, slots, nslot):
 
 
 @njit(cache=True)
-def _seg_sums(seg, offs, nslot, tlo, thi, centre, power):
-    """Per slot: count and sum of ``(v - centre) ** power`` (power 1 or 2) over its values
-    (segments of :func:`_by_slot`, pixel order) with ``tlo <= v <= thi``."""
-    cnt = np.zeros(nslot, dtype=np.int64)
-    acc = np.zeros(nslot)
-    for s in range(nslot):
-        lo = tlo[s]
-        hi = thi[s]
-        c = centre[s]
-        n = 0
-        a = 0.0
-        for k in range(offs[s], offs[s + 1]):
+def _run_sums(seg, b, e, lo, hi, centre, power):
+    """Count and sum of ``(v - centre) ** power`` (power 1 or 2) over ``seg[b:e]`` (pixel
+    order) with ``lo <= v <= hi``."""
+    n = 0
+    a = 0.0
+    if power == 1:
+        for k in range(b, e):
             v = seg[k]
-            if lo <= v <= hi:
-                n += 1
-                if power == 1:
-                    a += v
-                else:
-                    a += (v - c) ** 2
-        cnt[s] = n
-        acc[s] = a
-    return cnt, acc
+            w = (lo <= v) & (v <= hi)
+            n += w
+            a += v if w else 0.0
+    else:
+        for k in range(b, e):
+            v = seg[k]
+            w = (lo <= v) & (v <= hi)
+            n += w
+            a += (v - centre) ** 2 if w else 0.0
+    return n, a
 
 
 @njit(cache=True)
+def _slot_stat(seg, b, e, stat, nclip, lsigma, usigma, binwidth):
+    """:func:`sky_stat` of ``seg[b:e]`` (one slot's values, pixel order): (value, count)."""
+    lo = -np.inf
+    hi = np.inf
+    cnt, acc = _run_sums(seg, b, e, lo, hi, 0.0, 1)
+    if cnt == 0:
+        return np.nan, 0
+    mean = acc / cnt
+    _, acc2 = _run_sums(seg, b, e, lo, hi, mean, 2)
+    std = math.sqrt(acc2 / cnt)
+    for _ in range(nclip):
+        nlo = max(lo, mean - lsigma * std)
+        nhi = min(hi, mean + usigma * std)
+        ncnt, nacc = _run_sums(seg, b, e, nlo, nhi, 0.0, 1)
+        if ncnt == 0 or ncnt == cnt:
+            break  # converged (or clipping would empty it): keep the set
+        lo = nlo
+        hi = nhi
+        cnt = ncnt
+        mean = nacc / ncnt
+        _, acc2 = _run_sums(seg, b, e, lo, hi, mean, 2)
+        std = math.sqrt(acc2 / cnt)
+    if stat == 0:
+        return mean, cnt
+    if stat == 1:
+        sel = np.empty(cnt)
+        m = 0
+        for k in range(b, e):
+            v = seg[k]
+            if lo <= v <= hi:
+                sel[m] = v
+                m += 1
+        sel.sort()
+        return (sel[m // 2] if m % 2 == 1 else 0.5 * (sel[m // 2 - 1] + sel[m // 2])), cnt
+    vmin = np.inf
+    vmax = -np.inf
+    for k in range(b, e):
+        v = seg[k]
+        if lo <= v <= hi:
+            vmin = min(vmin, v)
+            vmax = max(vmax, v)
+    width = binwidth * std
+    if not (width > 0 and vmax > vmin):
+        return mean, cnt
+    nb = int((vmax - vmin) / width) + 1
+    h = np.zeros(nb)
+    for k in range(b, e):
+        v = seg[k]
+        if lo <= v <= hi:
+            h[min(int((v - vmin) / width), nb - 1)] += 1.0
+    return _histogram_stat(h, vmin, vmax, width, stat, binwidth), cnt
+
+
+@njit(cache=True, parallel=True)
 def overlap_sky_stats(values: np.ndarray, slots: np.ndarray, nslot: int, stat: int,
                       nclip: int, lsigma: float, usigma: float, binwidth: float) -> tuple:
-    """:func:`sky_stat` of the values of every overlap slot, all slots in a few passes and
-    no sort ('median' excepted).
+    """:func:`sky_stat` of the values of every overlap slot, without sorting ('median'
+    excepted); the slots in parallel.
 
     Parameters
     ----------
@@ -571,116 +621,20 @@ def overlap_sky_stats(values: np.ndarray, slots: np.ndarray, nslot: int, stat: i
     (sky, npix) : float64 array [nslot], int64 array [nslot]
         The clipped statistic and the number of values it used (NaN, 0: empty slot).
         The same clipping rules and histogram as :func:`sky_stat`; sums are accumulated
-        in pixel order rather than sorted order (equal to rounding).
+        in pixel order rather than sorted order (equal to rounding), each slot on its own
+        (so the same whatever the thread count).
     """
-    inf = np.inf
-    tlo = np.full(nslot, -inf)
-    thi = np.full(nslot, inf)
-    zero = np.zeros(nslot)
-    # each slot's values gathered once: the clipping passes run over contiguous runs
+    # each slot's values gathered once: its passes run over one contiguous run
     seg, offs = _by_slot(values, slots, nslot)
-    cnt, acc = _seg_sums(seg, offs, nslot, tlo, thi, zero, 1)
-    mean = np.where(cnt > 0, acc / np.maximum(cnt, 1), np.nan)
-    _, acc2 = _seg_sums(seg, offs, nslot, tlo, thi, mean, 2)
-    std = np.sqrt(acc2 / np.maximum(cnt, 1))
-    active = cnt > 0
-    for _ in range(nclip):
-        if not active.any():
-            break
-        nlo = tlo.copy()
-        nhi = thi.copy()
-        for s in range(nslot):
-            if active[s]:
-                nlo[s] = max(tlo[s], mean[s] - lsigma * std[s])
-                nhi[s] = min(thi[s], mean[s] + usigma * std[s])
-        ncnt, nacc = _seg_sums(seg, offs, nslot, nlo, nhi, zero, 1)
-        for s in range(nslot):
-            if not active[s]:
-                continue
-            if ncnt[s] == 0 or ncnt[s] == cnt[s]:
-                active[s] = False  # converged (or clipping would empty it): keep the set
-                continue
-            tlo[s] = nlo[s]
-            thi[s] = nhi[s]
-            cnt[s] = ncnt[s]
-            mean[s] = nacc[s] / ncnt[s]
-        if active.any():
-            _, acc2 = _seg_sums(seg, offs, nslot, tlo, thi, mean, 2)
-            for s in range(nslot):
-                if active[s]:
-                    std[s] = math.sqrt(acc2[s] / cnt[s])
-    out = mean.copy()
-    if stat == 0:
-        return out, cnt
-    if stat == 1:
-        for s in range(nslot):
-            if cnt[s] == 0:
-                continue
-            sel = np.empty(cnt[s])
-            m = 0
-            bit = np.uint64(1) << np.uint64(s)
-            for k in range(values.shape[0]):
-                v = values[k]
-                if (slots[k] & bit) != 0 and tlo[s] <= v <= thi[s]:
-                    sel[m] = v
-                    m += 1
-            sel.sort()
-            out[s] = sel[m // 2] if m % 2 == 1 else 0.5 * (sel[m // 2 - 1] + sel[m // 2])
-        return out, cnt
-    vmin = np.full(nslot, inf)
-    vmax = np.full(nslot, -inf)
-    for k in range(values.shape[0]):
-        v = values[k]
-        b = slots[k]
-        s = 0
-        while b != 0:
-            if b & np.uint64(1):
-                if tlo[s] <= v <= thi[s]:
-                    vmin[s] = min(vmin[s], v)
-                    vmax[s] = max(vmax[s], v)
-            b = b >> np.uint64(1)
-            s += 1
-    width = binwidth * std
-    start = np.zeros(nslot + 1, dtype=np.int64)
-    for s in range(nslot):
-        nb = 0
-        if cnt[s] > 0 and width[s] > 0 and vmax[s] > vmin[s]:
-            nb = int((vmax[s] - vmin[s]) / width[s]) + 1
-        start[s + 1] = start[s] + nb
-    h = np.zeros(start[nslot])
-    for k in range(values.shape[0]):
-        v = values[k]
-        b = slots[k]
-        s = 0
-        while b != 0:
-            if b & np.uint64(1):
-                nb = start[s + 1] - start[s]
-                if nb > 0 and tlo[s] <= v <= thi[s]:
-                    h[start[s] + min(int((v - vmin[s]) / width[s]), nb - 1)] += 1.0
-            b = b >> np.uint64(1)
-            s += 1
-    for s in range(nslot):
-        if start[s + 1] > start[s]:
-            out[s] = _histogram_stat(h[start[s]:start[s + 1]], vmin[s], vmax[s], width[s],
-                                     stat, binwidth)
+    out = np.full(nslot, np.nan)
+    cnt = np.zeros(nslot, dtype=np.int64)
+    for s in prange(nslot):
+        out[s], cnt[s] = _slot_stat(seg, offs[s], offs[s + 1], stat, nclip, lsigma, usigma,
+                                    binwidth)
     return out, cnt
 
 
 # ----------------------------------------------------------------------- footprints
-@njit(cache=True)
-def _inside(px: float, py: float, xs: np.ndarray, ys: np.ndarray) -> bool:
-    n = xs.shape[0]
-    c = False
-    j = n - 1
-    for i in range(n):
-        if (ys[i] > py) != (ys[j] > py):
-            xc = xs[j] + (py - ys[j]) * (xs[i] - xs[j]) / (ys[i] - ys[j])
-            if px < xc:
-                c = not c
-        j = i
-    return c
-
-
 @njit(cache=True)
 def polygon_cover(xs: np.ndarray, ys: np.ndarray, ny: int, nx: int) -> np.ndarray:
     """Cells ``[0, nx) x [0, ny)`` (unit squares centred on integers) lying wholly inside the
@@ -695,9 +649,26 @@ def polygon_cover(xs: np.ndarray, ys: np.ndarray, ny: int, nx: int) -> np.ndarra
     x1 = min(nx, math.ceil(xs.max() + 0.5))
     y0 = max(0, math.floor(ys.min() + 0.5))
     y1 = min(ny, math.ceil(ys.max() + 0.5))
+    nv = xs.shape[0]
+    xc = np.empty(nv)
     for j in range(y0, y1 + 1):
+        # one row of corners at once (even-odd rule): the row's edge crossings, sorted; a
+        # corner is inside when an odd number of crossings lie strictly right of it
+        py = j - 0.5
+        m = 0
+        q = nv - 1
+        for i in range(nv):
+            if (ys[i] > py) != (ys[q] > py):
+                xc[m] = xs[q] + (py - ys[q]) * (xs[i] - xs[q]) / (ys[i] - ys[q])
+                m += 1
+            q = i
+        row = np.sort(xc[:m])
+        left = 0  # crossings at or left of the corner
         for i in range(x0, x1 + 1):
-            corner[j, i] = _inside(i - 0.5, j - 0.5, xs, ys)
+            px = i - 0.5
+            while left < m and not (px < row[left]):
+                left += 1
+            corner[j, i] = (m - left) % 2 == 1
     out = np.zeros((ny, nx), dtype=np.bool_)
     for j in range(y0, y1):
         for i in range(x0, x1):
