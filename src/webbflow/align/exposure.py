@@ -28,6 +28,7 @@ import numpy as np
 
 from ..datamodels import DataModel, ImageModel
 from ..datamodels import open as open_model
+from ..datamodels.meta_only import open_meta
 from ..errors import input_error
 
 __all__ = ["Exposure", "as_exposures", "results_like"]
@@ -68,9 +69,7 @@ class Exposure:
         #: sky level (data units) still to subtract from SCI when the file is read
         self.data_offset = 0.0
         if model is None and (stub is None or shape is None):
-            full = self._read_file()
-            self._stub = _meta_stub(full)
-            self._shape = tuple(full.data.shape)
+            self._stub, self._shape = self._read_meta()
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -119,12 +118,13 @@ class Exposure:
         return str(self.meta.filename or (Path(self.path).name if self.path else "<model>"))
 
     # ----------------------------------------------------------------- pixels
-    def _read_file(self) -> ImageModel:
-        model = open_model(self.path)
-        if not isinstance(model, ImageModel):
+    def _read_meta(self) -> tuple[ImageModel, tuple[int, int]]:
+        """The file's metadata (no pixels read) and SCI shape."""
+        stub, shapes = open_meta(self.path)
+        if not isinstance(stub, ImageModel):
             raise input_error(self.path, f"needs a cal image (ImageModel), got "
-                                         f"{type(model).__name__}")
-        return model
+                                         f"{type(stub).__name__}")
+        return stub, tuple(shapes["data"])
 
     def _read_arrays(self, arrays: tuple[str, ...] | None = None) -> ImageModel:
         """The file's arrays (all, or those named in ``arrays``; no ASDF tree parsed) under
@@ -132,13 +132,18 @@ class Exposure:
         from astropy.io import fits
 
         model = ImageModel()
-        with fits.open(self.path, memmap=False) as hdul:  # HDUs read only when used
-            names = {h.name.upper() for h in hdul}
-            for attr, spec in ImageModel.arrays.items():
-                if arrays is not None and attr != "data" and attr not in arrays:
-                    continue
-                if spec.extname in names and hdul[spec.extname].data is not None:
-                    setattr(model, attr, np.array(hdul[spec.extname].data, dtype=spec.dtype))
+        try:
+            with fits.open(self.path, memmap=False) as hdul:  # HDUs read only when used
+                names = {h.name.upper() for h in hdul}
+                for attr, spec in ImageModel.arrays.items():
+                    if arrays is not None and attr != "data" and attr not in arrays:
+                        continue
+                    if spec.extname in names and hdul[spec.extname].data is not None:
+                        setattr(model, attr,
+                                np.array(hdul[spec.extname].data, dtype=spec.dtype))
+        except (OSError, ValueError, TypeError, IndexError) as exc:
+            raise input_error(self.path, f"unreadable data, the file may be truncated "
+                                         f"({exc})") from None
         if model.data is None:
             raise input_error(self.path, "no SCI extension with data")
         stub = self._stub
