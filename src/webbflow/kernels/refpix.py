@@ -284,8 +284,12 @@ def _apply_offsets(plane, geo, offs, width, corr, use_side):
 
 
 @njit(cache=True, parallel=True)
-def _nir_single_output(planes, refmask, odd_even):
-    """Subtract clipped means of the masked reference pixels (by column parity) per plane."""
+def _nir_single_output(planes, refmask, odd_even, col0):
+    """Subtract clipped means of the masked reference pixels (by column parity) per plane.
+
+    ``planes`` (nplanes, nrows, ncols) float32 and ``refmask`` (nrows, ncols) bool are in the
+    detector orientation; ``col0`` is the detector column of their first column (its parity
+    decides which columns are even)."""
     nplanes, nrows, ncols = planes.shape
     nref = 0
     for r in range(nrows):
@@ -299,7 +303,7 @@ def _nir_single_output(planes, refmask, odd_even):
             n = 0
             for r in range(nrows):
                 for c in range(ncols):
-                    if refmask[r, c] and (not odd_even or c % 2 == parity):
+                    if refmask[r, c] and (not odd_even or (c + col0) % 2 == parity):
                         v = plane[r, c]
                         if np.isfinite(v):
                             buf[n] = v
@@ -310,7 +314,7 @@ def _nir_single_output(planes, refmask, odd_even):
             m32 = np.float32(m)
             step = 2 if odd_even else 1
             for r in range(nrows):
-                for c in range(parity if odd_even else 0, ncols, step):
+                for c in range((parity + col0) % 2 if odd_even else 0, ncols, step):
                     plane[r, c] -= m32
 
 
@@ -480,26 +484,23 @@ def correct_refpix_nir(
             message = f"{nbad} (group, amplifier) pairs had no good top/bottom reference pixels"
         return RefpixResult(result, _OK, message)
 
-    fdq = np.zeros((full_size, full_size), dtype=np.uint32)
-    border = np.uint32(do_not_use | reference_pixel)
-    fdq[:4, :] = border
-    fdq[-4:, :] = border
-    fdq[:, :4] = border
-    fdq[:, -4:] = border
-    fdq[r0 : r0 + ny, c0 : c0 + nx] = pixeldq
-    fdq = np.ascontiguousarray(_apply_ops(fdq, dms_to_detector))
-
-    planes = np.zeros((nints * ngroups, full_size, full_size), dtype=np.float32)
-    planes[:, r0 : r0 + ny, c0 : c0 + nx] = data.reshape(nints * ngroups, ny, nx)
-    planes = np.ascontiguousarray(_apply_ops(planes, dms_to_detector))
-
-    # single-output subarray: embed in the detector-oriented full frame
-    refmask = ((fdq & np.uint32(reference_pixel)) != 0) & ((fdq & dnu) == 0)
+    # single-output subarray, in the detector orientation. Only its own pixels are used: the
+    # reference pixels are those it contains (the frame around it would be DO_NOT_USE), and
+    # they are visited in the detector frame's row order, with the column parity of the
+    # full frame (its first detector column ``col0``).
+    where = np.zeros((full_size, full_size), dtype=bool)
+    where[r0 : r0 + ny, c0 : c0 + nx] = True
+    col0 = int(np.flatnonzero(_apply_ops(where, dms_to_detector).any(axis=0))[0])
+    ddq = _apply_ops(np.asarray(pixeldq, dtype=np.uint32), dms_to_detector)
+    refmask = np.ascontiguousarray(((ddq & np.uint32(reference_pixel)) != 0)
+                                   & ((ddq & dnu) == 0))
     if not refmask.any():
         return RefpixResult(_unchanged(data, out), "SKIPPED", "no reference pixels in subarray")
-    _nir_single_output(planes, refmask, bool(odd_even_columns))
+    planes = np.ascontiguousarray(
+        _apply_ops(data.reshape(nints * ngroups, ny, nx), dms_to_detector), dtype=np.float32)
+    _nir_single_output(planes, refmask, bool(odd_even_columns), col0)
 
-    back = _apply_ops(planes, dms_to_detector, inverse=True)[:, r0 : r0 + ny, c0 : c0 + nx]
+    back = _apply_ops(planes, dms_to_detector, inverse=True)
     result = _output_like(back.reshape(nints, ngroups, ny, nx), out)
     return RefpixResult(result, _OK, "")
 
