@@ -179,3 +179,26 @@ def test_overlap_values_keeps_good_pixels_in_covered_cells() -> None:
             if data[y, x] + 10.0 <= 70.0 and (y, x) not in ((2, 4), (1, 3))]
     assert vals.tolist() == want and len(want) == 24 - 3
     assert set(bits.tolist()) == {3}
+
+
+def test_overlap_segments_equal_values_gathered_by_slot() -> None:
+    """The parallel row gather gives each slot's values in raster order, as
+    ``_by_slot(overlap_values(...))``, and the slot statistics match."""
+    rng = np.random.default_rng(4)
+    data = rng.normal(5.0, 1.0, (61, 47)).astype(np.float32)
+    data[rng.random(data.shape) < 0.02] = np.nan
+    dq = (rng.random(data.shape) < 0.05).astype(np.uint32)
+    ys, xs = np.r_[0:61:8, 60], np.r_[0:47:8, 46]
+    gx, gy = np.meshgrid(xs / 5.0 + 0.3, ys / 5.0 - 0.2)
+    cell_slots = rng.integers(0, 8, (14, 12)).astype(np.uint64)  # slots 0-2, mixed
+    args = (data, dq, 1, True, 0.5, np.nan, 7.5, gx, gy, 8, cell_slots)
+    vals, bits = km.overlap_values(*args)
+    want_seg, want_offs = km._by_slot(vals, bits, 3)
+    seg, offs = km.overlap_segments(*args, 3)
+    assert offs.tolist() == want_offs.tolist() and offs[3] > 1000
+    np.testing.assert_array_equal(seg, want_seg)
+    for stat in range(4):
+        a = km.overlap_sky_stats(vals, bits, 3, stat, 5, 3.0, 3.0, 0.1)
+        b = km.segment_sky_stats(seg, offs, 3, stat, 5, 3.0, 3.0, 0.1)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])

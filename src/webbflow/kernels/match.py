@@ -500,6 +500,94 @@ def overlap_values(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool
     return vals[:n].copy(), bits[:n].copy()
 
 
+@njit(cache=True, parallel=True)
+def overlap_segments(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool,
+                     offset: float, lower: float, upper: float, coarse_x: np.ndarray,
+                     coarse_y: np.ndarray, step: int, cell_slots: np.ndarray,
+                     nslot: int) -> tuple:
+    """:func:`overlap_values` gathered straight into per-slot runs (what :func:`_by_slot`
+    makes of its output), rows in parallel.
+
+    Returns
+    -------
+    (seg, offs) : float64 array [total], int64 array [nslot + 1]
+        Slot ``s``'s values (``data + offset``, raster order) are ``seg[offs[s]:offs[s+1]]``.
+    """
+    ny, nx = data.shape
+    my, mx = coarse_x.shape
+    gy, gx = cell_slots.shape
+    bits = np.zeros((ny, nx), dtype=np.uint64)
+    rows = np.zeros((ny + 1, nslot), dtype=np.int64)
+    bad = np.uint32(bad_bits)
+    for y in prange(ny):
+        jy = min(y // step, my - 2) if my > 1 else 0
+        y0 = jy * step
+        y1 = min((jy + 1) * step, ny - 1)
+        ty = (y - y0) / (y1 - y0) if my > 1 and y1 > y0 else 0.0
+        jy1 = min(jy + 1, my - 1)
+        for x in range(nx):
+            d = data[y, x]
+            if not np.isfinite(d):
+                continue
+            if use_dq and (dq[y, x] & bad) != 0:
+                continue
+            v = np.float64(d) + offset
+            if not np.isfinite(v):
+                continue
+            if np.isfinite(lower) and v < lower:
+                continue
+            if np.isfinite(upper) and v > upper:
+                continue
+            ix = min(x // step, mx - 2) if mx > 1 else 0
+            x0 = ix * step
+            x1 = min((ix + 1) * step, nx - 1)
+            tx = (x - x0) / (x1 - x0) if mx > 1 and x1 > x0 else 0.0
+            ix1 = min(ix + 1, mx - 1)
+            fx = ((1 - ty) * ((1 - tx) * coarse_x[jy, ix] + tx * coarse_x[jy, ix1])
+                  + ty * ((1 - tx) * coarse_x[jy1, ix] + tx * coarse_x[jy1, ix1]))
+            fy = ((1 - ty) * ((1 - tx) * coarse_y[jy, ix] + tx * coarse_y[jy, ix1])
+                  + ty * ((1 - tx) * coarse_y[jy1, ix] + tx * coarse_y[jy1, ix1]))
+            if not (np.isfinite(fx) and np.isfinite(fy)):
+                continue
+            cx = np.rint(fx)
+            cy = np.rint(fy)
+            if cx < 0 or cy < 0 or cx >= gx or cy >= gy:
+                continue
+            b = cell_slots[int(cy), int(cx)]
+            bits[y, x] = b
+            q = 0
+            while b != 0:
+                if b & np.uint64(1):
+                    rows[y + 1, q] += 1
+                b = b >> np.uint64(1)
+                q += 1
+    # rows[y, s]: where row y's values of slot s start within the slot's run
+    for y in range(ny):
+        for q in range(nslot):
+            rows[y + 1, q] += rows[y, q]
+    offs = np.zeros(nslot + 1, dtype=np.int64)
+    for q in range(nslot):
+        offs[q + 1] = offs[q] + rows[ny, q]
+    seg = np.empty(offs[nslot])
+    for y in prange(ny):
+        fill = np.empty(nslot, dtype=np.int64)
+        for q in range(nslot):
+            fill[q] = offs[q] + rows[y, q]
+        for x in range(nx):
+            b = bits[y, x]
+            if b == 0:
+                continue
+            v = np.float64(data[y, x]) + offset
+            q = 0
+            while b != 0:
+                if b & np.uint64(1):
+                    seg[fill[q]] = v
+                    fill[q] += 1
+                b = b >> np.uint64(1)
+                q += 1
+    return seg, offs
+
+
 @njit(cache=True)
 def _by_slot(values, slots, nslot):
     """The values of each slot together, in pixel order: ``seg[offs[s]:offs[s + 1]]``
@@ -603,7 +691,7 @@ def _slot_stat(seg, b, e, stat, nclip, lsigma, usigma, binwidth):
     return _histogram_stat(h, vmin, vmax, width, stat, binwidth), cnt
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def overlap_sky_stats(values: np.ndarray, slots: np.ndarray, nslot: int, stat: int,
                       nclip: int, lsigma: float, usigma: float, binwidth: float) -> tuple:
     """:func:`sky_stat` of the values of every overlap slot, without sorting ('median'
@@ -626,6 +714,14 @@ def overlap_sky_stats(values: np.ndarray, slots: np.ndarray, nslot: int, stat: i
     """
     # each slot's values gathered once: its passes run over one contiguous run
     seg, offs = _by_slot(values, slots, nslot)
+    return segment_sky_stats(seg, offs, nslot, stat, nclip, lsigma, usigma, binwidth)
+
+
+@njit(cache=True, parallel=True)
+def segment_sky_stats(seg: np.ndarray, offs: np.ndarray, nslot: int, stat: int, nclip: int,
+                      lsigma: float, usigma: float, binwidth: float) -> tuple:
+    """:func:`overlap_sky_stats` of values already in per-slot runs
+    (``seg[offs[s]:offs[s + 1]]``, as :func:`overlap_segments` gives), slots in parallel."""
     out = np.full(nslot, np.nan)
     cnt = np.zeros(nslot, dtype=np.int64)
     for s in prange(nslot):

@@ -208,11 +208,11 @@ class SkyMatchStep(Step):
             cell_slots = np.zeros(grid.cover[0].shape, dtype=np.uint64)
             for slot, j in enumerate(chunk):
                 cell_slots[grid.cover[j]] |= np.uint64(1) << np.uint64(slot)
-            values, slots = kmatch.overlap_values(
+            seg, offs = kmatch.overlap_segments(
                 data, dq, int(self._bad_bits or 0), use_dq, offset, lower, upper,
-                coarse_x, coarse_y, WCS_STEP, cell_slots)
-            sky, npix = kmatch.overlap_sky_stats(
-                values, slots, len(chunk), kmatch.SKY_STATS[self.skystat], int(self.nclip),
+                coarse_x, coarse_y, WCS_STEP, cell_slots, len(chunk))
+            sky, npix = kmatch.segment_sky_stats(
+                seg, offs, len(chunk), kmatch.SKY_STATS[self.skystat], int(self.nclip),
                 float(self.lsigma), float(self.usigma), float(self.binwidth))
             for slot, j in enumerate(chunk):
                 if npix[slot] > 0:
