@@ -58,14 +58,9 @@ pytestmark = pytest.mark.slow
 
 def crds_environment(mp: pytest.MonkeyPatch, obs) -> None:
     """Point our CRDS at the demo cache, offline."""
-    from webbflow import references
+    from offline_crds import point_crds_offline  # tests/offline_crds.py
 
-    mp.setenv("CRDS_PATH", str(obs.crds_path))
-    mp.setenv("CRDS_CONTEXT", obs.context)
-    mp.setenv("CRDS_MODE", "local")
-    mp.delenv("CRDS_SERVER_URL", raising=False)
-    mp.setenv("STPIPE_DISABLE_CRDS_STEPPARS", "true")
-    references.configure(context=obs.context, crds_path=str(obs.crds_path))
+    point_crds_offline(mp, obs)
 
 
 def build_stage3_inputs(out: Path) -> dict:
