@@ -424,6 +424,52 @@ def _histogram_stat(h: np.ndarray, vmin: float, vmax: float, width: float, stat:
 
 
 # ----------------------------------------------------------------------- overlap skies
+@njit(cache=True, inline="always")
+def _pixel_slots(data, dq, bad, use_dq, offset, lower, upper, coarse_x, coarse_y, step,
+                 cell_slots, y, x):
+    """Value (``data + offset``, float64) of pixel (y, x) and the slot bits of its grid cell
+    (uint64; 0 when the pixel is unusable, outside the limits or the grid, or its cell is
+    covered by no other image). The cell comes from the coarse cell coordinates sampled
+    every ``step`` pixels, interpolated bilinearly and rounded to the nearest cell."""
+    none = np.uint64(0)
+    d = data[y, x]
+    if not np.isfinite(d):
+        return 0.0, none
+    if use_dq and (dq[y, x] & bad) != 0:
+        return 0.0, none
+    v = np.float64(d) + offset
+    if not np.isfinite(v):
+        return 0.0, none
+    if np.isfinite(lower) and v < lower:
+        return 0.0, none
+    if np.isfinite(upper) and v > upper:
+        return 0.0, none
+    ny, nx = data.shape
+    my, mx = coarse_x.shape
+    gy, gx = cell_slots.shape
+    jy = min(y // step, my - 2) if my > 1 else 0
+    y0 = jy * step
+    y1 = min((jy + 1) * step, ny - 1)
+    ty = (y - y0) / (y1 - y0) if my > 1 and y1 > y0 else 0.0
+    jy1 = min(jy + 1, my - 1)
+    ix = min(x // step, mx - 2) if mx > 1 else 0
+    x0 = ix * step
+    x1 = min((ix + 1) * step, nx - 1)
+    tx = (x - x0) / (x1 - x0) if mx > 1 and x1 > x0 else 0.0
+    ix1 = min(ix + 1, mx - 1)
+    fx = ((1 - ty) * ((1 - tx) * coarse_x[jy, ix] + tx * coarse_x[jy, ix1])
+          + ty * ((1 - tx) * coarse_x[jy1, ix] + tx * coarse_x[jy1, ix1]))
+    fy = ((1 - ty) * ((1 - tx) * coarse_y[jy, ix] + tx * coarse_y[jy, ix1])
+          + ty * ((1 - tx) * coarse_y[jy1, ix] + tx * coarse_y[jy1, ix1]))
+    if not (np.isfinite(fx) and np.isfinite(fy)):
+        return 0.0, none
+    cx = np.rint(fx)
+    cy = np.rint(fy)
+    if cx < 0 or cy < 0 or cx >= gx or cy >= gy:
+        return 0.0, none
+    return v, cell_slots[int(cy), int(cx)]
+
+
 @njit(cache=True)
 def overlap_values(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool,
                    offset: float, lower: float, upper: float, coarse_x: np.ndarray,
@@ -451,47 +497,14 @@ def overlap_values(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool
         The pixels (raster order) whose cell has at least one slot bit.
     """
     ny, nx = data.shape
-    my, mx = coarse_x.shape
-    gy, gx = cell_slots.shape
     vals = np.empty(ny * nx)
     bits = np.empty(ny * nx, dtype=np.uint64)
     bad = np.uint32(bad_bits)
     n = 0
     for y in range(ny):
-        jy = min(y // step, my - 2) if my > 1 else 0
-        y0 = jy * step
-        y1 = min((jy + 1) * step, ny - 1)
-        ty = (y - y0) / (y1 - y0) if my > 1 and y1 > y0 else 0.0
-        jy1 = min(jy + 1, my - 1)
         for x in range(nx):
-            d = data[y, x]
-            if not np.isfinite(d):
-                continue
-            if use_dq and (dq[y, x] & bad) != 0:
-                continue
-            v = np.float64(d) + offset
-            if not np.isfinite(v):
-                continue
-            if np.isfinite(lower) and v < lower:
-                continue
-            if np.isfinite(upper) and v > upper:
-                continue
-            ix = min(x // step, mx - 2) if mx > 1 else 0
-            x0 = ix * step
-            x1 = min((ix + 1) * step, nx - 1)
-            tx = (x - x0) / (x1 - x0) if mx > 1 and x1 > x0 else 0.0
-            ix1 = min(ix + 1, mx - 1)
-            fx = ((1 - ty) * ((1 - tx) * coarse_x[jy, ix] + tx * coarse_x[jy, ix1])
-                  + ty * ((1 - tx) * coarse_x[jy1, ix] + tx * coarse_x[jy1, ix1]))
-            fy = ((1 - ty) * ((1 - tx) * coarse_y[jy, ix] + tx * coarse_y[jy, ix1])
-                  + ty * ((1 - tx) * coarse_y[jy1, ix] + tx * coarse_y[jy1, ix1]))
-            if not (np.isfinite(fx) and np.isfinite(fy)):
-                continue
-            cx = np.rint(fx)
-            cy = np.rint(fy)
-            if cx < 0 or cy < 0 or cx >= gx or cy >= gy:
-                continue
-            s = cell_slots[int(cy), int(cx)]
+            v, s = _pixel_slots(data, dq, bad, use_dq, offset, lower, upper, coarse_x,
+                                coarse_y, step, cell_slots, y, x)
             if s == 0:
                 continue
             vals[n] = v
@@ -514,46 +527,13 @@ def overlap_segments(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bo
         Slot ``s``'s values (``data + offset``, raster order) are ``seg[offs[s]:offs[s+1]]``.
     """
     ny, nx = data.shape
-    my, mx = coarse_x.shape
-    gy, gx = cell_slots.shape
     bits = np.zeros((ny, nx), dtype=np.uint64)
     rows = np.zeros((ny + 1, nslot), dtype=np.int64)
     bad = np.uint32(bad_bits)
     for y in prange(ny):
-        jy = min(y // step, my - 2) if my > 1 else 0
-        y0 = jy * step
-        y1 = min((jy + 1) * step, ny - 1)
-        ty = (y - y0) / (y1 - y0) if my > 1 and y1 > y0 else 0.0
-        jy1 = min(jy + 1, my - 1)
         for x in range(nx):
-            d = data[y, x]
-            if not np.isfinite(d):
-                continue
-            if use_dq and (dq[y, x] & bad) != 0:
-                continue
-            v = np.float64(d) + offset
-            if not np.isfinite(v):
-                continue
-            if np.isfinite(lower) and v < lower:
-                continue
-            if np.isfinite(upper) and v > upper:
-                continue
-            ix = min(x // step, mx - 2) if mx > 1 else 0
-            x0 = ix * step
-            x1 = min((ix + 1) * step, nx - 1)
-            tx = (x - x0) / (x1 - x0) if mx > 1 and x1 > x0 else 0.0
-            ix1 = min(ix + 1, mx - 1)
-            fx = ((1 - ty) * ((1 - tx) * coarse_x[jy, ix] + tx * coarse_x[jy, ix1])
-                  + ty * ((1 - tx) * coarse_x[jy1, ix] + tx * coarse_x[jy1, ix1]))
-            fy = ((1 - ty) * ((1 - tx) * coarse_y[jy, ix] + tx * coarse_y[jy, ix1])
-                  + ty * ((1 - tx) * coarse_y[jy1, ix] + tx * coarse_y[jy1, ix1]))
-            if not (np.isfinite(fx) and np.isfinite(fy)):
-                continue
-            cx = np.rint(fx)
-            cy = np.rint(fy)
-            if cx < 0 or cy < 0 or cx >= gx or cy >= gy:
-                continue
-            b = cell_slots[int(cy), int(cx)]
+            _, b = _pixel_slots(data, dq, bad, use_dq, offset, lower, upper, coarse_x,
+                                coarse_y, step, cell_slots, y, x)
             bits[y, x] = b
             q = 0
             while b != 0:
