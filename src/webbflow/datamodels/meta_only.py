@@ -10,13 +10,12 @@ file-backed records and read the pixels later, one exposure at a time.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 from astropy.io import fits
 
-from ..errors import WebbflowError, input_error
-from .model import ASDF_EXTNAME, DataModel
+from ..errors import input_error
+from .model import DataModel, read_fits
 
 __all__ = ["open_meta"]
 
@@ -51,49 +50,16 @@ def open_meta(path: str | os.PathLike) -> tuple[DataModel, dict[str, tuple[int, 
     path = Path(path)
     if not path.exists():
         raise input_error(path, "no such file")
-    cls = _guess_class(path)
-    model = cls()
-    try:
-        hdul = fits.open(path, memmap=False)
-    except (OSError, ValueError, TypeError) as exc:
-        raise input_error(path, f"not a readable FITS file ({exc})") from None
-    with hdul, warnings.catch_warnings():
-        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-        try:
-            shapes = _read_meta(model, hdul, path)
-        except (ValueError, TypeError, OSError, IndexError) as exc:
-            if isinstance(exc, WebbflowError):
-                raise
-            raise input_error(path, f"unreadable header, the file may be truncated ({exc})"
-                              ) from None
+    model = _guess_class(path)()
+    with read_fits(path, "header") as hdul:
+        model._check_required(hdul, path)
+        shapes: dict[str, tuple[int, ...]] = {}
+        for name, spec in type(model).arrays.items():
+            if spec.extname in [h.name.upper() for h in hdul]:
+                shape = _hdu_shape(hdul[spec.extname].header)
+                if shape is not None:
+                    shapes[name] = shape
+        model._check_data(path, shapes.get("data"))
+        model._read_extras(hdul, path)
     model.meta.filename = path.name
     return model, shapes
-
-
-def _read_meta(model: DataModel, hdul: fits.HDUList, path: Path
-               ) -> dict[str, tuple[int, ...]]:
-    cls = type(model)
-    primary = hdul[0].header
-    for key in cls.required_keywords:
-        if key not in primary or primary[key] in (None, ""):
-            raise input_error(path, f"primary header has no {key} keyword")
-    names = [h.name.upper() for h in hdul]
-    shapes: dict[str, tuple[int, ...]] = {}
-    for name, spec in cls.arrays.items():
-        if spec.extname in names:
-            shape = _hdu_shape(hdul[spec.extname].header)
-            if shape is not None:
-                shapes[name] = shape
-    if "data" in cls.arrays and "data" not in shapes:
-        raise input_error(path, f"no {cls.arrays['data'].extname} extension with data")
-    if cls.ndim is not None and len(shapes["data"]) != cls.ndim:
-        raise input_error(path, f"{cls.arrays['data'].extname} has {len(shapes['data'])} "
-                          f"dimensions, {cls.__name__} needs {cls.ndim}")
-    model._read_headers(hdul)
-    known = {s.extname for s in cls.arrays.values()} | set(cls.tables.values())
-    for hdu in hdul[1:]:
-        if hdu.name.upper() not in known and hdu.name.upper() != ASDF_EXTNAME:
-            model.extra_hdus.append(hdu.copy())
-    if ASDF_EXTNAME in names:
-        model._read_asdf_tree(hdul[ASDF_EXTNAME], path)
-    return shapes

@@ -7,11 +7,13 @@ name renamed when complete) and keeps header keywords it does not know so nothin
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -68,6 +70,28 @@ class ArraySpec:
     dtype: str
     shape: str | None = "data"
     default: float = 0.0
+
+
+@contextlib.contextmanager
+def read_fits(path: Path, what: str, **open_kw: Any) -> Iterator[fits.HDUList]:
+    """``path`` opened with astropy (no memmap), VerifyWarnings silenced; a missing or
+    unreadable file, and a read error inside the block, become one-line InputErrors
+    (``unreadable <what>, the file may be truncated``)."""
+    if not path.exists():
+        raise input_error(path, "no such file")
+    try:
+        hdul = fits.open(path, memmap=False, **open_kw)
+    except (OSError, ValueError, TypeError) as exc:
+        raise input_error(path, f"not a readable FITS file ({exc})") from None
+    with hdul, warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        try:
+            yield hdul
+        except (ValueError, TypeError, OSError, IndexError) as exc:
+            if isinstance(exc, WebbflowError):
+                raise
+            raise input_error(path, f"unreadable {what}, the file may be truncated ({exc})"
+                              ) from None
 
 
 class DataModel:
@@ -191,28 +215,12 @@ class DataModel:
 
     # ----------------------------------------------------------------- reading
     def _read(self, path: Path) -> None:
-        if not path.exists():
-            raise input_error(path, "no such file")
-        try:
-            hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
-        except (OSError, ValueError, TypeError) as exc:
-            raise input_error(path, f"not a readable FITS file ({exc})") from None
-        with hdul, warnings.catch_warnings():
-            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-            try:
-                self._read_hdul(hdul, path)
-            except (ValueError, TypeError, OSError, IndexError) as exc:
-                if isinstance(exc, WebbflowError):
-                    raise
-                raise input_error(path, f"unreadable data, the file may be truncated ({exc})"
-                                  ) from None
+        with read_fits(path, "data", lazy_load_hdus=False) as hdul:
+            self._read_hdul(hdul, path)
         self.meta.filename = path.name
 
     def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
-        primary = hdul[0].header
-        for key in self.required_keywords:
-            if key not in primary or primary[key] in (None, ""):
-                raise input_error(path, f"primary header has no {key} keyword")
+        self._check_required(hdul, path)
         names = [h.name.upper() for h in hdul]
         for name, spec in type(self).arrays.items():
             if spec.extname in names:
@@ -222,20 +230,36 @@ class DataModel:
         for name, extname in type(self).tables.items():
             if extname in names and hdul[extname].data is not None:
                 self._tables[name] = table_values(hdul[extname].data)
-        if "data" in type(self).arrays and self._arrays.get("data") is None:
-            raise input_error(path, f"no {type(self).arrays['data'].extname} extension "
-                              "with data")
+        data = self._arrays.get("data")
+        self._check_data(path, None if data is None else data.shape)
+        self._read_extras(hdul, path)
+
+    def _check_required(self, hdul: fits.HDUList, path: Path) -> None:
+        """One-line InputError when the primary header lacks a required keyword."""
+        primary = hdul[0].header
+        for key in self.required_keywords:
+            if key not in primary or primary[key] in (None, ""):
+                raise input_error(path, f"primary header has no {key} keyword")
+
+    def _check_data(self, path: Path, shape: tuple[int, ...] | None) -> None:
+        """One-line InputError when the SCI array (of ``shape``) is missing or has the wrong
+        number of dimensions for this model."""
+        arrays = type(self).arrays
+        if "data" in arrays and shape is None:
+            raise input_error(path, f"no {arrays['data'].extname} extension with data")
         ndim = type(self).ndim
-        if ndim is not None and self._arrays["data"].ndim != ndim:
-            raise input_error(path, f"{type(self).arrays['data'].extname} has "
-                              f"{self._arrays['data'].ndim} dimensions, "
+        if ndim is not None and len(shape) != ndim:
+            raise input_error(path, f"{arrays['data'].extname} has {len(shape)} dimensions, "
                               f"{type(self).__name__} needs {ndim}")
+
+    def _read_extras(self, hdul: fits.HDUList, path: Path) -> None:
+        """Metadata from the headers, unknown HDUs kept, ASDF-only metadata (the WCS)."""
         self._read_headers(hdul)
         known = {s.extname for s in type(self).arrays.values()} | set(type(self).tables.values())
         for hdu in hdul[1:]:
             if hdu.name.upper() not in known and hdu.name.upper() != ASDF_EXTNAME:
                 self.extra_hdus.append(hdu.copy())
-        if ASDF_EXTNAME in names:
+        if ASDF_EXTNAME in [h.name.upper() for h in hdul]:
             self._read_asdf_tree(hdul[ASDF_EXTNAME], path)
 
     def _read_asdf_tree(self, hdu: fits.BinTableHDU, path: Path) -> None:
