@@ -28,6 +28,7 @@ import numpy as np
 
 from ..datamodels import DataModel, ImageModel
 from ..datamodels import open as open_model
+from ..datamodels.fits_arrays import read_plain_image
 from ..datamodels.meta_only import open_meta
 from ..errors import input_error
 
@@ -133,14 +134,19 @@ class Exposure:
 
         model = ImageModel()
         try:
-            with fits.open(self.path, memmap=False) as hdul:  # HDUs read only when used
+            with fits.open(self.path, memmap=False) as hdul, open(self.path, "rb") as raw:
                 names = {h.name.upper() for h in hdul}
                 for attr, spec in ImageModel.arrays.items():
                     if arrays is not None and attr != "data" and attr not in arrays:
                         continue
-                    if spec.extname in names and hdul[spec.extname].data is not None:
-                        setattr(model, attr,
-                                np.array(hdul[spec.extname].data, dtype=spec.dtype))
+                    if spec.extname not in names:
+                        continue
+                    hdu = hdul[spec.extname]
+                    data = read_plain_image(hdu, raw)
+                    if data is None:
+                        data = hdu.data
+                    if data is not None:
+                        setattr(model, attr, np.asarray(data, dtype=spec.dtype))
         except (OSError, ValueError, TypeError, IndexError) as exc:
             raise input_error(self.path, f"unreadable data, the file may be truncated "
                                          f"({exc})") from None

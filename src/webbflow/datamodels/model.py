@@ -16,13 +16,14 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 from astropy.io import fits
 
 from ..errors import WebbflowError, input_error
 from .asdf_meta import holds_asdf_only, plain_asdf_bytes
+from .fits_arrays import read_plain_image
 from .meta import Meta, by_hdu_keyword, by_path
 
 #: name of the extension holding the ASDF tree (the JWST products' convention)
@@ -215,18 +216,23 @@ class DataModel:
 
     # ----------------------------------------------------------------- reading
     def _read(self, path: Path) -> None:
-        with read_fits(path, "data", lazy_load_hdus=False) as hdul:
-            self._read_hdul(hdul, path)
+        with read_fits(path, "data", lazy_load_hdus=False) as hdul, open(path, "rb") as raw:
+            self._read_hdul(hdul, path, raw)
         self.meta.filename = path.name
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
+    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+        """Arrays, tables and metadata from ``hdul``; image data is read from ``raw`` (the
+        same file, opened binary) where it is a plain image (see ``fits_arrays``)."""
         self._check_required(hdul, path)
         names = [h.name.upper() for h in hdul]
         for name, spec in type(self).arrays.items():
             if spec.extname in names:
-                raw = hdul[spec.extname].data
-                if raw is not None:
-                    self._arrays[name] = np.ascontiguousarray(raw, dtype=spec.dtype)
+                hdu = hdul[spec.extname]
+                data = None if raw is None else read_plain_image(hdu, raw)
+                if data is None:
+                    data = hdu.data
+                if data is not None:
+                    self._arrays[name] = np.ascontiguousarray(data, dtype=spec.dtype)
         for name, extname in type(self).tables.items():
             if extname in names and hdul[extname].data is not None:
                 self._tables[name] = table_values(hdul[extname].data)

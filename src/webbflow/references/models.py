@@ -18,7 +18,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 from astropy.io import fits
@@ -130,8 +130,8 @@ class ReferenceModel(DataModel):
                 return self._arrays[name].shape
         return ()
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
-        super()._read_hdul(hdul, path)
+    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+        super()._read_hdul(hdul, path, raw)
         # Re-read tables column by column so TZERO-scaled columns (uint32 VALUE of DQ_DEF)
         # keep their true values; a plain np.asarray of the FITS_rec returns the raw int32.
         names = [h.name.upper() for h in hdul]
@@ -182,8 +182,8 @@ class MaskModel(ReferenceModel):
             init = None
         super().__init__(init, **arrays)
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
-        super()._read_hdul(hdul, path)
+    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+        super()._read_hdul(hdul, path, raw)
         if self._arrays.get("dq") is None:
             raise input_error(path, "no DQ extension with data")
 
@@ -236,8 +236,8 @@ class LinearityModel(ReferenceModel):
         if self._arrays.get("dq") is None and self._arrays.get("coeffs") is not None:
             self.dq = np.zeros(self._arrays["coeffs"].shape[-2:], dtype=np.uint32)
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
-        super()._read_hdul(hdul, path)
+    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+        super()._read_hdul(hdul, path, raw)
         coeffs = self._arrays.get("coeffs")
         if coeffs is None or coeffs.ndim != 3:
             raise input_error(path, "COEFFS must be a 3-D array [ncoeffs, ny, nx]")
@@ -267,8 +267,8 @@ class DarkModel(ReferenceModel):
     required = ("data", "err", "dq")
     extra_keywords = _AVDRKCUR
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
-        super()._read_hdul(hdul, path)
+    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+        super()._read_hdul(hdul, path, raw)
         if self._arrays["data"].ndim not in (3, 4):
             raise input_error(path, f"SCI has {self._arrays['data'].ndim} dimensions, a dark "
                               "needs 3 [ngroups, ny, nx] or 4 [nints, ngroups, ny, nx]")
@@ -346,8 +346,8 @@ class PhotomModel(ReferenceModel):
     required = ()
     extra_keywords = _PIXAR_PRIMARY
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
-        super()._read_hdul(hdul, path)
+    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+        super()._read_hdul(hdul, path, raw)
         if self._tables.get("phot_table") is None:
             raise input_error(path, "no PHOTOM table")
 
@@ -634,8 +634,8 @@ class RSCDModel(ReferenceModel):
     row_dtype = np.dtype([("subarray", "S17"), ("readpatt", "S12"), ("group_skip1", ">i4"),
                           ("group_skip", ">i4")])
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
-        super()._read_hdul(hdul, path)
+    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+        super()._read_hdul(hdul, path, raw)
         if self._tables.get("rscd_group_skip_table") is None:
             raise input_error(path, "no RSCD_GROUP_SKIP table")
 
@@ -672,8 +672,8 @@ class ApcorrImagingModel(ReferenceModel):
                           ("radius", ">f4"), ("apcorr", ">f4"), ("skyin", ">f4"),
                           ("skyout", ">f4")])
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path) -> None:
-        super()._read_hdul(hdul, path)
+    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+        super()._read_hdul(hdul, path, raw)
         if self._tables.get("apcorr_table") is None:
             raise input_error(path, "no APCORR table")
 

@@ -29,13 +29,14 @@ import os
 import warnings
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from astropy.io import fits
 
 from ..datamodels import DataModel
 from ..datamodels.dqflags import dq_from_def_table
+from ..datamodels.fits_arrays import read_plain_image
 from ..errors import InputError, ReferenceError_
 from . import models
 from .models import open_reference
@@ -155,7 +156,7 @@ def _fits_class(path: Path, reftype: str, hdul: fits.HDUList) -> type | None:
 
 
 def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
-                 drop: tuple[str, ...]) -> tuple[int, int, int, int] | None:
+                 drop: tuple[str, ...], raw: BinaryIO) -> tuple[int, int, int, int] | None:
     """Load only the science window of ``hdul``'s pixel-map extensions (and nothing of the
     ``drop`` attributes' extensions); return the science window when it is smaller than the
     reference (the metadata to update), else None."""
@@ -188,18 +189,23 @@ def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
         naxis = int(hdu.header.get("NAXIS", 0))
         if naxis < 2 or (int(hdu.header["NAXIS2"]), int(hdu.header["NAXIS1"])) != frame:
             continue
-        hdu.data = _read_section(hdu, y0, x0, sci_ny, sci_nx)
+        hdu.data = _read_section(hdu, y0, x0, sci_ny, sci_nx, raw)
     if (sci_nx, sci_ny) == (frame[1], frame[0]):
         return None
     return sci_x, sci_y, sci_nx, sci_ny
 
 
-def _read_section(hdu: fits.ImageHDU, y0: int, x0: int, ny: int, nx: int) -> np.ndarray:
-    """``hdu``'s [..., y0:y0+ny, x0:x0+nx] read plane by plane into one native-order array
-    (astropy converts each section from the file's byte order: whole cubes would briefly
-    exist twice). Each plane's rows are read whole, one contiguous read, and cut to the
-    columns in memory: a column window makes astropy read row by row (5x slower for a
-    SUB640 window of a full-frame reference)."""
+def _read_section(hdu: fits.ImageHDU, y0: int, x0: int, ny: int, nx: int,
+                  raw: BinaryIO) -> np.ndarray:
+    """``hdu``'s [..., y0:y0+ny, x0:x0+nx] in native byte order, read plane by plane: each
+    plane's rows whole, one contiguous read, cut to the columns in memory (a column window
+    makes astropy read row by row, 5x slower for a SUB640 window of a full-frame
+    reference). Plain images are read straight from ``raw`` (``fits_arrays``); others
+    through astropy's sections (converted from the file's byte order plane by plane, so a
+    whole cube never exists twice)."""
+    direct = read_plain_image(hdu, raw, rows=(y0, y0 + ny), cols=(x0, x0 + nx))
+    if direct is not None:
+        return direct
     lead = tuple(int(hdu.header[f"NAXIS{k}"]) for k in range(int(hdu.header["NAXIS"]), 2, -1))
     rows = slice(y0, y0 + ny)
     out = None
@@ -216,10 +222,10 @@ def _read_window(ref: DataModel, science: DataModel, drop: tuple[str, ...],
     """Stands in for ``DataModel._read`` on one instance: the same reading, from a window."""
     object.__delattr__(ref, "_read")
     hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
-    with hdul, warnings.catch_warnings():
+    with hdul, open(path, "rb") as raw, warnings.catch_warnings():
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-        window = _window_hdus(hdul, type(ref), science, drop)
-        ref._read_hdul(hdul, path)
+        window = _window_hdus(hdul, type(ref), science, drop, raw)
+        ref._read_hdul(hdul, path, raw)
     ref.meta.filename = path.name
     if window is not None:  # as ``_cut`` records a cut
         sub = ref.meta.subarray

@@ -1,0 +1,122 @@
+"""Image HDU pixels read straight from the file: one read into the final array, no copies.
+
+astropy reads an image's bytes into one buffer, converts them from the file's big-endian
+order into a second array, and callers then copy that again into the dtype they keep: about
+0.17-0.22 s for the seven full-frame arrays of a cal file, against 0.05-0.10 s when the bytes
+are read once into the array that is kept and swapped in place. Headers still come from
+astropy (parsed, verified); only the data of a plain image HDU is read here:
+
+* the HDU is an ``ImageHDU`` or ``PrimaryHDU`` (not a compressed or random-groups one),
+* BITPIX 8, 16, 32, 64, -32 or -64 with no BSCALE other than 1 and no BLANK, and
+* BZERO absent or 0, or the FITS unsigned-integer convention (BZERO 2**15, 2**31, 2**63 on
+  BITPIX 16, 32, 64), giving uint16/uint32/uint64 as astropy does.
+
+Anything else returns None and the caller lets astropy read it (same values either way).
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import numpy as np
+from astropy.io import fits
+
+__all__ = ["read_plain_image"]
+
+#: BITPIX -> file dtype (big-endian, as FITS stores it)
+_FILE_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+#: BITPIX -> (BZERO of the unsigned convention, unsigned dtype, sign bit)
+_UNSIGNED = {16: (1 << 15, ">u2", 1 << 15), 32: (1 << 31, ">u4", 1 << 31),
+             64: (1 << 63, ">u8", 1 << 63)}
+
+
+class TruncatedError(ValueError):
+    """The file ends before the image's data does."""
+
+
+def _layout(hdu: fits.hdu.base._BaseHDU) -> tuple[np.dtype, tuple[int, ...], int, int] | None:
+    """(file dtype, shape, data offset in bytes, sign bit to flip or 0) of a plain image HDU
+    whose data is still unread, or None."""
+    if type(hdu) not in (fits.ImageHDU, fits.PrimaryHDU) or "data" in vars(hdu):
+        return None
+    header = hdu.header
+    bitpix = header.get("BITPIX")
+    naxis = int(header.get("NAXIS", 0))
+    if bitpix not in _FILE_DTYPES or naxis < 1 or "BLANK" in header \
+            or header.get("BSCALE", 1) != 1 or header.get("GROUPS", False):
+        return None
+    shape = tuple(int(header.get(f"NAXIS{k}", 0)) for k in range(naxis, 0, -1))
+    if min(shape) <= 0:
+        return None
+    dtype, flip = np.dtype(_FILE_DTYPES[bitpix]), 0
+    bzero = header.get("BZERO", 0)
+    if bzero:
+        unsigned = _UNSIGNED.get(bitpix)
+        if unsigned is None or bzero != unsigned[0]:
+            return None
+        dtype, flip = np.dtype(unsigned[1]), unsigned[2]
+    info = hdu.fileinfo()
+    if not info or info.get("datLoc") is None:
+        return None
+    return dtype, shape, int(info["datLoc"]), flip
+
+
+def _native(array: np.ndarray, flip: int) -> np.ndarray:
+    """``array`` (file byte order) swapped in place to native order, sign bit flipped."""
+    if not array.dtype.isnative:
+        array.byteswap(inplace=True)
+        array = array.view(array.dtype.newbyteorder("="))
+    if flip:
+        array ^= array.dtype.type(flip)
+    return array
+
+
+def _read_into(fileobj: BinaryIO, offset: int, array: np.ndarray) -> None:
+    fileobj.seek(offset)
+    view = memoryview(array).cast("B")
+    got = fileobj.readinto(view)
+    if got != array.nbytes:
+        raise TruncatedError(f"the file ends {array.nbytes - got} bytes into an image's data")
+
+
+def read_plain_image(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO,
+                     rows: tuple[int, int] | None = None,
+                     cols: tuple[int, int] | None = None) -> np.ndarray | None:
+    """The data of ``hdu`` read from ``fileobj`` (the open file it came from), native order.
+
+    Parameters
+    ----------
+    hdu : ImageHDU or PrimaryHDU
+        Header parsed by astropy, data not yet loaded.
+    fileobj : binary file
+        The same FITS file, opened for reading.
+    rows, cols : (start, stop), optional
+        Window of the last two axes to read (every plane of the leading axes); the rows are
+        read whole, one contiguous read per plane, and cut to ``cols`` in memory.
+
+    Returns
+    -------
+    ndarray or None
+        (..., ny, nx) array (uint16/uint32/uint64 under the unsigned convention), or None
+        where the HDU is not a plain image (compressed, scaled, BLANK, ...): let astropy read
+        it. Raises :class:`TruncatedError` (a ValueError) when the file is too short.
+    """
+    layout = _layout(hdu)
+    if layout is None:
+        return None
+    dtype, shape, offset, flip = layout
+    if rows is None and cols is None:
+        array = np.empty(shape, dtype=dtype)
+        _read_into(fileobj, offset, array)
+        return _native(array, flip)
+    ny, nx = shape[-2:]
+    y0, y1 = rows if rows is not None else (0, ny)
+    x0, x1 = cols if cols is not None else (0, nx)
+    lead = shape[:-2]
+    out = np.empty((*lead, y1 - y0, x1 - x0), dtype=dtype.newbyteorder("="))
+    block = np.empty((y1 - y0, nx), dtype=dtype)
+    plane_bytes = ny * nx * dtype.itemsize
+    for n, index in enumerate(np.ndindex(*lead)):
+        _read_into(fileobj, offset + n * plane_bytes + y0 * nx * dtype.itemsize, block)
+        out[index] = _native(block, flip)[:, x0:x1]  # swaps block's bytes: re-read next
+    return out
