@@ -58,8 +58,9 @@ def find_sources(data: np.ndarray, bad: np.ndarray, p: FinderParams) -> dict[str
 
     Parameters
     ----------
-    data : float array [ny, nx]
-        Science image (any surface-brightness unit).
+    data : float32 or float64 array [ny, nx]
+        Science image (any surface-brightness unit); float32 values are used as their exact
+        float64 conversions.
     bad : bool array [ny, nx]
         Pixels not to use (DO_NOT_USE, non-finite).
     p : FinderParams
@@ -128,7 +129,9 @@ def make_catalog(model: Any, p: FinderParams, bad_bits: int) -> Table:
     astropy Table
         Columns :data:`CATALOG_COLUMNS`, ``meta["name"]`` the file stem.
     """
-    data = np.asarray(model.data, dtype=np.float64)
+    data = np.asarray(model.data)  # float32 kept (find_sources' arithmetic is float64)
+    if data.dtype != np.float32:
+        data = data.astype(np.float64)
     dq = model.dq if getattr(model, "dq", None) is not None else np.zeros(data.shape, np.uint32)
     bad = (np.asarray(dq) & np.uint32(bad_bits)) != 0
     src = find_sources(data, bad, p)
