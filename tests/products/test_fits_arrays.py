@@ -7,8 +7,8 @@ import pytest
 from astropy.io import fits
 
 from webbflow.datamodels import ImageModel
-from webbflow.errors import InputError
 from webbflow.datamodels.fits_arrays import TruncatedError, read_plain_image
+from webbflow.errors import InputError
 
 RNG = np.random.default_rng(7)
 
