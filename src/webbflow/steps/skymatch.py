@@ -46,6 +46,7 @@ from ..datamodels import DataModel
 from ..datamodels.dqflags import interpret_bit_flags
 from ..errors import ParameterError, input_error
 from ..kernels import match as kmatch
+from ..kernels import sky_overlap as kov
 from ..stpipe import naming
 from ..stpipe.params import Param
 from ..stpipe.step import Step
@@ -187,7 +188,9 @@ class SkyMatchStep(Step):
     def _pair_skies(self, grid: _Grid, i: int, m: DataModel
                     ) -> dict[int, tuple[float, int]]:
         """``{j: (sky, npix)}``: the statistic of image ``i``'s usable pixels on its overlap
-        with each neighbour ``j`` (one pass over the image per 64 neighbours)."""
+        with each neighbour ``j``: the pixels' overlap bits once per 64 neighbours, then the
+        statistics of four overlaps per set of passes over the image
+        (:mod:`webbflow.kernels.sky_overlap`)."""
         nbrs = grid.neighbours(i)
         out: dict[int, tuple[float, int]] = {}
         if not nbrs:
@@ -203,20 +206,24 @@ class SkyMatchStep(Step):
             offset = float(m.meta.background.level)
         lower = np.nan if self.lower is None else float(self.lower)
         upper = np.nan if self.upper is None else float(self.upper)
+        stat = kmatch.SKY_STATS[self.skystat]
+        clip = (int(self.nclip), float(self.lsigma), float(self.usigma), float(self.binwidth))
         for start in range(0, len(nbrs), 64):
             chunk = nbrs[start:start + 64]
             cell_slots = np.zeros(grid.cover[0].shape, dtype=np.uint64)
             for slot, j in enumerate(chunk):
                 cell_slots[grid.cover[j]] |= np.uint64(1) << np.uint64(slot)
-            seg, offs = kmatch.overlap_segments(
-                data, dq, int(self._bad_bits or 0), use_dq, offset, lower, upper,
-                coarse_x, coarse_y, WCS_STEP, cell_slots, len(chunk))
-            sky, npix = kmatch.segment_sky_stats(
-                seg, offs, len(chunk), kmatch.SKY_STATS[self.skystat], int(self.nclip),
-                float(self.lsigma), float(self.usigma), float(self.binwidth))
-            for slot, j in enumerate(chunk):
-                if npix[slot] > 0:
-                    out[j] = (float(sky[slot]), int(npix[slot]))
+            few = len(chunk) <= kov.MAX_SLOTS
+            bits = np.empty(data.shape, dtype=np.uint8 if few else np.uint64)
+            kov.overlap_bits(data, dq, int(self._bad_bits or 0), use_dq, offset, lower, upper,
+                             coarse_x, coarse_y, WCS_STEP, cell_slots, bits)
+            for first in range(0, len(chunk), kov.MAX_SLOTS):
+                part = bits if few else kov.slot_nibble(bits, first)
+                nslot = min(kov.MAX_SLOTS, len(chunk) - first)
+                sky, npix = kov.pixel_sky_stats(data, part, offset, nslot, stat, *clip)
+                for slot in range(nslot):
+                    if npix[slot] > 0:
+                        out[chunk[first + slot]] = (float(sky[slot]), int(npix[slot]))
         return out
 
     def _values(self, m: DataModel) -> np.ndarray:

@@ -1,0 +1,253 @@
+"""Skymatch's overlap statistics straight from the image (numba): up to four overlaps at a
+time, one pass over the image per clipping step.
+
+:func:`webbflow.kernels.match.overlap_segments` copies each overlap's values into a run of its
+own (an image's pixels lie in up to three overlaps on a 2x2 dither: three float64 copies) and
+:func:`~webbflow.kernels.match.segment_sky_stats` then streams every run once per clipping
+pass, some 14 passes over ~100 MB for a full NIRCam frame: bound by memory bandwidth, not by
+arithmetic. Here each pixel keeps one byte of overlap bits (:func:`overlap_bits`) next to the
+float32 image, and :func:`pixel_sky_stats` makes every pass over those 20 MB serve the four
+overlaps together, each with its own accumulators (four chains of additions in flight).
+
+Each overlap still sees its values in pixel (raster) order with the same arithmetic, so the
+statistics and counts are those of ``segment_sky_stats(*overlap_segments(...))`` bit for bit;
+the smallest and largest clipped values (for the histogram) come with the counting passes
+instead of a pass of their own. Passes run serially (a sum's order is its result); the bits
+are computed with rows in parallel, each pixel written once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .match import _histogram_stat, _pixel_slots
+
+__all__ = ["MAX_SLOTS", "overlap_bits", "pixel_sky_stats", "slot_nibble"]
+
+#: overlaps handled by one pass (one accumulator set each)
+MAX_SLOTS = 4
+
+
+@njit(cache=True, parallel=True)
+def overlap_bits(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool,
+                 offset: float, lower: float, upper: float, coarse_x: np.ndarray,
+                 coarse_y: np.ndarray, step: int, cell_slots: np.ndarray,
+                 out: np.ndarray) -> None:
+    """Per pixel, the overlap slots it counts in (the bits of
+    :func:`webbflow.kernels.match.overlap_values`; parameters as there).
+
+    out : uint8 or uint64 array [ny, nx], written; 0 for a pixel that is unusable, outside
+    the limits or in no overlap (uint8: ``cell_slots`` may use the low 8 bits only).
+    """
+    ny, nx = data.shape
+    bad = np.uint32(bad_bits)
+    for y in prange(ny):
+        for x in range(nx):
+            _, b = _pixel_slots(data, dq, bad, use_dq, offset, lower, upper, coarse_x,
+                                coarse_y, step, cell_slots, y, x)
+            out[y, x] = b
+
+
+@njit(cache=True, parallel=True)
+def slot_nibble(bits: np.ndarray, first: int) -> np.ndarray:
+    """Slots ``first .. first + 3`` of uint64 slot bits [ny, nx] as uint8 bits 0..3."""
+    ny, nx = bits.shape
+    out = np.empty((ny, nx), dtype=np.uint8)
+    for y in prange(ny):
+        for x in range(nx):
+            out[y, x] = (bits[y, x] >> np.uint64(first)) & np.uint64(15)
+    return out
+
+
+@njit(cache=True)
+def _pass(data, bits, offset, lo, hi, centre, power, hist, hoff, hwidth, hmin, hnb):
+    """One pass over the image for the four slots: per slot, the count of its values within
+    ``[lo, hi]`` and the in-order sum of ``v`` (power 1; also their min and max) or of
+    ``(v - centre) ** 2`` (power 2); power 3 adds them to the slot's histogram instead
+    (``hist[hoff + bin]``, bins of ``hwidth`` from ``hmin``, ``hnb`` of them). A slot that
+    takes no part has ``lo = inf``."""
+    ny, nx = data.shape
+    l0, l1, l2, l3 = lo[0], lo[1], lo[2], lo[3]
+    h0, h1, h2, h3 = hi[0], hi[1], hi[2], hi[3]
+    c0, c1, c2, c3 = centre[0], centre[1], centre[2], centre[3]
+    n0 = n1 = n2 = n3 = 0
+    a0 = a1 = a2 = a3 = 0.0
+    mn0 = mn1 = mn2 = mn3 = np.inf
+    mx0 = mx1 = mx2 = mx3 = -np.inf
+    row = np.empty(nx)
+    for y in range(ny):
+        # the row in float64 first (a vectorised conversion): converting one value at a
+        # time between the sums ties the conversions to the additions (cvtss2sd writes part
+        # of its register) and loses the overlap of the four chains
+        for x in range(nx):
+            row[x] = data[y, x]
+        for x in range(nx):
+            b = bits[y, x]
+            if b == 0:
+                continue
+            v = row[x] + offset
+            if power == 1:
+                if b & 1 and l0 <= v <= h0:
+                    n0 += 1
+                    a0 += v
+                    mn0 = min(mn0, v)
+                    mx0 = max(mx0, v)
+                if b & 2 and l1 <= v <= h1:
+                    n1 += 1
+                    a1 += v
+                    mn1 = min(mn1, v)
+                    mx1 = max(mx1, v)
+                if b & 4 and l2 <= v <= h2:
+                    n2 += 1
+                    a2 += v
+                    mn2 = min(mn2, v)
+                    mx2 = max(mx2, v)
+                if b & 8 and l3 <= v <= h3:
+                    n3 += 1
+                    a3 += v
+                    mn3 = min(mn3, v)
+                    mx3 = max(mx3, v)
+            elif power == 2:
+                if b & 1 and l0 <= v <= h0:
+                    a0 += (v - c0) ** 2
+                if b & 2 and l1 <= v <= h1:
+                    a1 += (v - c1) ** 2
+                if b & 4 and l2 <= v <= h2:
+                    a2 += (v - c2) ** 2
+                if b & 8 and l3 <= v <= h3:
+                    a3 += (v - c3) ** 2
+            else:
+                for q in range(MAX_SLOTS):
+                    if b & (1 << q) and lo[q] <= v <= hi[q]:
+                        hist[hoff[q] + min(int((v - hmin[q]) / hwidth[q]), hnb[q] - 1)] += 1.0
+    return (np.array([n0, n1, n2, n3]), np.array([a0, a1, a2, a3]),
+            np.array([mn0, mn1, mn2, mn3]), np.array([mx0, mx1, mx2, mx3]))
+
+
+@njit(cache=True)
+def pixel_sky_stats(data: np.ndarray, bits: np.ndarray, offset: float, nslot: int,
+                    stat: int, nclip: int, lsigma: float, usigma: float,
+                    binwidth: float) -> tuple:
+    """The clipped sky statistic of each overlap slot, from the image and its slot bits.
+
+    Parameters
+    ----------
+    data : float32 or float64 array [ny, nx]
+        SCI; a slot's values are ``data + offset`` (float64) at the pixels with its bit.
+    bits : uint8 array [ny, nx]
+        Slot bits per pixel (from :func:`overlap_bits`).
+    nslot : int
+        Slots 0 .. nslot - 1 (at most :data:`MAX_SLOTS`).
+    stat, nclip, lsigma, usigma, binwidth
+        As :func:`webbflow.kernels.match.segment_sky_stats` (stat: 0 mean, 1 median,
+        2 mode, 3 midpt).
+
+    Returns
+    -------
+    (sky, npix) : float64 array [nslot], int64 array [nslot]
+        Those of ``segment_sky_stats(*overlap_segments(...))``, bit for bit (NaN, 0: empty).
+    """
+    inf = np.inf
+    lo = np.full(MAX_SLOTS, -inf)
+    hi = np.full(MAX_SLOTS, inf)
+    for q in range(nslot, MAX_SLOTS):
+        lo[q] = inf  # no such slot: counts nothing
+    zero = np.zeros(MAX_SLOTS)
+    hist = np.zeros(1)
+    hoff = np.zeros(MAX_SLOTS, dtype=np.int64)
+    hnb = np.ones(MAX_SLOTS, dtype=np.int64)
+    n, acc, vmin, vmax = _pass(data, bits, offset, lo, hi, zero, 1, hist, hoff, zero, zero,
+                               hnb)
+    live = np.zeros(MAX_SLOTS, dtype=np.bool_)
+    mean = np.zeros(MAX_SLOTS)
+    for q in range(nslot):
+        if n[q] > 0:
+            live[q] = True
+            mean[q] = acc[q] / n[q]
+    # the bounds a pass uses: a slot that is empty or done takes no part
+    plo = np.where(live, lo, inf)
+    _, acc2, _, _ = _pass(data, bits, offset, plo, hi, mean, 2, hist, hoff, zero, zero, hnb)
+    std = np.zeros(MAX_SLOTS)
+    for q in range(MAX_SLOTS):
+        if live[q]:
+            std[q] = math.sqrt(acc2[q] / n[q])
+    clipping = live.copy()
+    for _ in range(nclip):
+        if not clipping.any():
+            break
+        nlo = np.full(MAX_SLOTS, inf)
+        nhi = np.full(MAX_SLOTS, inf)
+        for q in range(MAX_SLOTS):
+            if clipping[q]:
+                nlo[q] = max(lo[q], mean[q] - lsigma * std[q])
+                nhi[q] = min(hi[q], mean[q] + usigma * std[q])
+        ncnt, nacc, nmin, nmax = _pass(data, bits, offset, nlo, nhi, zero, 1, hist, hoff,
+                                       zero, zero, hnb)
+        for q in range(MAX_SLOTS):
+            if not clipping[q]:
+                continue
+            if ncnt[q] == 0 or ncnt[q] == n[q]:
+                clipping[q] = False  # converged (or clipping would empty it): keep the set
+                continue
+            lo[q] = nlo[q]
+            hi[q] = nhi[q]
+            n[q] = ncnt[q]
+            mean[q] = nacc[q] / ncnt[q]
+            vmin[q] = nmin[q]
+            vmax[q] = nmax[q]
+        if not clipping.any():
+            break
+        plo = np.where(clipping, lo, inf)
+        _, acc2, _, _ = _pass(data, bits, offset, plo, hi, mean, 2, hist, hoff, zero, zero,
+                              hnb)
+        for q in range(MAX_SLOTS):
+            if clipping[q]:
+                std[q] = math.sqrt(acc2[q] / n[q])
+    out = np.full(nslot, np.nan)
+    cnt = np.zeros(nslot, dtype=np.int64)
+    for q in range(nslot):
+        if live[q]:
+            out[q] = mean[q]
+            cnt[q] = n[q]
+    if stat == 0:
+        return out, cnt
+    if stat == 1:
+        for q in range(nslot):
+            if not live[q]:
+                continue
+            sel = np.empty(n[q])
+            m = 0
+            ny, nx = data.shape
+            for y in range(ny):
+                for x in range(nx):
+                    if bits[y, x] & (1 << q):
+                        v = np.float64(data[y, x]) + offset
+                        if lo[q] <= v <= hi[q]:
+                            sel[m] = v
+                            m += 1
+            sel.sort()
+            out[q] = sel[m // 2] if m % 2 == 1 else 0.5 * (sel[m // 2 - 1] + sel[m // 2])
+        return out, cnt
+    # mode / midpt: one histogram per slot, filled in one pass
+    width = np.zeros(MAX_SLOTS)
+    hlo = np.full(MAX_SLOTS, inf)
+    total = 0
+    for q in range(nslot):
+        width[q] = binwidth * std[q]
+        if live[q] and width[q] > 0 and vmax[q] > vmin[q]:
+            hnb[q] = int((vmax[q] - vmin[q]) / width[q]) + 1
+            hoff[q] = total
+            total += hnb[q]
+            hlo[q] = lo[q]
+    if total == 0:
+        return out, cnt
+    hist = np.zeros(total)
+    _pass(data, bits, offset, hlo, hi, zero, 3, hist, hoff, width, vmin, hnb)
+    for q in range(nslot):
+        if hlo[q] < inf:
+            out[q] = _histogram_stat(hist[hoff[q]:hoff[q] + hnb[q]], vmin[q], vmax[q],
+                                     width[q], stat, binwidth)
+    return out, cnt
