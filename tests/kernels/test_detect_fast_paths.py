@@ -135,3 +135,25 @@ def test_background_mesh_float32_input_is_its_float64_conversion():
         assert a.dtype == np.float64 and a.tobytes() == b.tobytes()
     # clipped level of N(10, 2) with 1 % outliers at 500
     assert abs(np.median(got[0]) - 10.0) < 0.3 and abs(np.median(got[1]) - 2.0) < 0.3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mesh_subtraction_and_values_equal_the_interpolated_image(dtype):
+    data, mask = _field((61, 47), dtype, 6)
+    mask |= ~np.isfinite(data)
+    mesh = np.random.default_rng(7).normal(10.0, 1.0, size=(4, 3))
+    image = _interp_reference(mesh, 16, 61, 47)
+    want = np.where(mask, 0.0, data - image)
+    assert D.subtract_mesh(data, mask, mesh, 16).tobytes() == want.tobytes()
+    assert D.mesh_values(mesh, 16, mask).tobytes() == image[~mask].tobytes()
+    assert D.mesh_values(mesh, 16, np.ones_like(mask)).size == 0
+
+
+def test_background_meshes_are_what_background_mesh_interpolates():
+    data, mask = _field((90, 70), np.float32, 8)
+    mask |= ~np.isfinite(data)
+    bkg, rms, box = D.background_meshes(data, mask, 32)
+    assert bkg.shape == (3, 3) and box == 32
+    got = D.background_mesh(data, mask, 32)
+    assert got[0].tobytes() == _interp_reference(bkg, 32, 90, 70).tobytes()
+    assert got[1].tobytes() == _interp_reference(rms, 32, 90, 70).tobytes()

@@ -71,12 +71,14 @@ def find_sources(data: np.ndarray, bad: np.ndarray, p: FinderParams) -> dict[str
         ``x``, ``y`` (0-based pixels), ``flux`` (sum in the measurement box, background
         subtracted), ``peak``, ``fwhm`` (pixels), ``sharpness``, ``roundness``; brightest first.
     """
-    bad = bad | ~np.isfinite(data)
-    bkg, rms = detect.background_mesh(data, bad, p.bkg_boxsize)
-    sub = np.where(bad, 0.0, data - bkg)
+    bad = np.ascontiguousarray(bad | ~np.isfinite(data))
+    # the meshes, then only what is used of their interpolations: the background-subtracted
+    # image (0 at bad pixels) and the RMS at the good pixels
+    bkg_mesh, rms_mesh, box = detect.background_meshes(data, bad, p.bkg_boxsize)
+    sub = detect.subtract_mesh(data, bad, bkg_mesh, box)
     conv = detect.dao_convolve(sub, bad, p.kernel_fwhm, p.sigma_radius)
-    good_rms = rms[~bad]
-    noise = float(np.median(good_rms)) if good_rms.size else 0.0
+    good_rms = detect.mesh_values(rms_mesh, box, bad)
+    noise = float(np.median(good_rms, overwrite_input=True)) if good_rms.size else 0.0
     threshold = p.snr_threshold * noise
     if p.starfinder == "segmentation":
         ys, xs, _ = detect.label_segments(conv, threshold, p.npixels, p.connectivity)

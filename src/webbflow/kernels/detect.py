@@ -37,11 +37,14 @@ from .labels import label_components, label_peaks, moment_axes, sorted_clipped_s
 __all__ = [
     "FWHM_TO_SIGMA",
     "background_mesh",
+    "background_meshes",
     "dao_convolve",
     "find_peaks",
     "iraf_shapes",
     "label_segments",
     "measure_sources",
+    "mesh_values",
+    "subtract_mesh",
 ]
 
 #: Gaussian sigma per unit FWHM
@@ -125,27 +128,21 @@ def _mesh_gather(data: np.ndarray, mask: np.ndarray, box: int, min_frac: float) 
     return buf, count
 
 
-@njit(parallel=True, cache=True)
-def _interp_mesh(mesh: np.ndarray, box: int, ny: int, nx: int) -> np.ndarray:
-    """Bilinear interpolation between cell centres (constant beyond the outer centres).
-
-    Along a row the pixels between two cell centres share their four corner values, so
-    each such run is one loop over the column weights alone (vectorised); rows in
-    parallel, each pixel written once.
-    """
-    my, mx = mesh.shape
-    out = np.empty((ny, nx))
+@njit(cache=True)
+def _column_runs(box: int, nx: int, mx: int) -> tuple:
+    """Column weights of the bilinear mesh interpolation: per column the left and right
+    cell and the weight of the right one (``col0, col1, colt`` [nx]), and the runs of
+    columns sharing their two cells (``starts`` [nrun + 1])."""
     col0 = np.empty(nx, dtype=np.int64)
     col1 = np.empty(nx, dtype=np.int64)
     colt = np.empty(nx)
-    for x in range(nx):  # column weights, once
+    for x in range(nx):
         fx = (x + 0.5) / box - 0.5
         ix = min(max(math.floor(fx), 0), mx - 1)
         ix1 = min(ix + 1, mx - 1)
         col0[x] = ix
         col1[x] = ix1
         colt[x] = min(max(fx - ix, 0.0), 1.0) if ix1 != ix else 0.0
-    # runs of columns with the same corner cells: [starts[r], starts[r + 1])
     nrun = 1
     for x in range(1, nx):
         if col0[x] != col0[x - 1] or col1[x] != col1[x - 1]:
@@ -158,25 +155,138 @@ def _interp_mesh(mesh: np.ndarray, box: int, ny: int, nx: int) -> np.ndarray:
         if col0[x] != col0[x - 1] or col1[x] != col1[x - 1]:
             starts[r] = x
             r += 1
+    return col0, col1, colt, starts
+
+
+@njit(cache=True)
+def _row_weight(y: int, box: int, my: int) -> tuple:
+    """Row ``y``'s lower and upper cell and the weight of the upper one."""
+    fy = (y + 0.5) / box - 0.5
+    jy = min(max(math.floor(fy), 0), my - 1)
+    jy1 = min(jy + 1, my - 1)
+    ty = min(max(fy - jy, 0.0), 1.0) if jy1 != jy else 0.0
+    return jy, jy1, ty
+
+
+@njit(parallel=True, cache=True)
+def _interp_mesh(mesh: np.ndarray, box: int, ny: int, nx: int) -> np.ndarray:
+    """Bilinear interpolation between cell centres (constant beyond the outer centres).
+
+    Along a row the pixels between two cell centres share their four corner values, so
+    each such run is one loop over the column weights alone (vectorised); rows in
+    parallel, each pixel written once.
+    """
+    my, mx = mesh.shape
+    out = np.empty((ny, nx))
+    col0, col1, colt, starts = _column_runs(box, nx, mx)
     for y in prange(ny):
-        fy = (y + 0.5) / box - 0.5
-        jy = min(max(math.floor(fy), 0), my - 1)
-        jy1 = min(jy + 1, my - 1)
-        ty = min(max(fy - jy, 0.0), 1.0) if jy1 != jy else 0.0
-        for r in range(nrun):
-            x0 = starts[r]
-            x1 = starts[r + 1]
-            ix = col0[x0]
-            ix1 = col1[x0]
-            m00 = mesh[jy, ix]
-            m01 = mesh[jy, ix1]
-            m10 = mesh[jy1, ix]
-            m11 = mesh[jy1, ix1]
-            for x in range(x0, x1):
+        jy, jy1, ty = _row_weight(y, box, my)
+        for r in range(starts.shape[0] - 1):
+            m00 = mesh[jy, col0[starts[r]]]
+            m01 = mesh[jy, col1[starts[r]]]
+            m10 = mesh[jy1, col0[starts[r]]]
+            m11 = mesh[jy1, col1[starts[r]]]
+            for x in range(starts[r], starts[r + 1]):
                 tx = colt[x]
                 out[y, x] = ((1 - ty) * ((1 - tx) * m00 + tx * m01)
                              + ty * ((1 - tx) * m10 + tx * m11))
     return out
+
+
+@njit(parallel=True, cache=True)
+def subtract_mesh(data: np.ndarray, mask: np.ndarray, mesh: np.ndarray,
+                  box: int) -> np.ndarray:
+    """``data`` minus the interpolated ``mesh`` (:func:`_interp_mesh`'s values), 0 where
+    ``mask``: ``np.where(mask, 0.0, data - _interp_mesh(mesh, ...))`` without the
+    background image. data : float [ny, nx]; mask : bool [ny, nx]; returns float64."""
+    ny, nx = data.shape
+    my, mx = mesh.shape
+    out = np.empty((ny, nx))
+    col0, col1, colt, starts = _column_runs(box, nx, mx)
+    for y in prange(ny):
+        jy, jy1, ty = _row_weight(y, box, my)
+        for r in range(starts.shape[0] - 1):
+            m00 = mesh[jy, col0[starts[r]]]
+            m01 = mesh[jy, col1[starts[r]]]
+            m10 = mesh[jy1, col0[starts[r]]]
+            m11 = mesh[jy1, col1[starts[r]]]
+            for x in range(starts[r], starts[r + 1]):
+                tx = colt[x]
+                b = ((1 - ty) * ((1 - tx) * m00 + tx * m01)
+                     + ty * ((1 - tx) * m10 + tx * m11))
+                out[y, x] = 0.0 if mask[y, x] else np.float64(data[y, x]) - b
+    return out
+
+
+@njit(parallel=True, cache=True)
+def mesh_values(mesh: np.ndarray, box: int, mask: np.ndarray) -> np.ndarray:
+    """The interpolated ``mesh`` at the pixels where ``mask`` is False, in raster order:
+    ``_interp_mesh(mesh, ...)[~mask]`` without the image. mask : bool [ny, nx]; returns
+    float64 [n good]."""
+    ny, nx = mask.shape
+    my, mx = mesh.shape
+    first = np.zeros(ny + 1, dtype=np.int64)
+    for y in prange(ny):
+        n = 0
+        for x in range(nx):
+            n += not mask[y, x]
+        first[y + 1] = n
+    for y in range(ny):
+        first[y + 1] += first[y]
+    out = np.empty(first[ny])
+    col0, col1, colt, starts = _column_runs(box, nx, mx)
+    for y in prange(ny):
+        jy, jy1, ty = _row_weight(y, box, my)
+        k = first[y]
+        for r in range(starts.shape[0] - 1):
+            m00 = mesh[jy, col0[starts[r]]]
+            m01 = mesh[jy, col1[starts[r]]]
+            m10 = mesh[jy1, col0[starts[r]]]
+            m11 = mesh[jy1, col1[starts[r]]]
+            for x in range(starts[r], starts[r + 1]):
+                if mask[y, x]:
+                    continue
+                tx = colt[x]
+                out[k] = ((1 - ty) * ((1 - tx) * m00 + tx * m01)
+                          + ty * ((1 - tx) * m10 + tx * m11))
+                k += 1
+    return out
+
+
+def background_meshes(data: np.ndarray, mask: np.ndarray, box: int, sigma: float = 3.0,
+                      maxiters: int = 10, min_frac: float = 0.1
+                      ) -> tuple[np.ndarray, np.ndarray, int]:
+    """The meshes :func:`background_mesh` interpolates (same parameters).
+
+    Returns
+    -------
+    bkg, rms : float64 arrays [my, mx]
+        Per cell: clipped median and standard deviation, filled and median-filtered.
+    box : int
+        The cell size used (``box`` clipped to the image size).
+    """
+    # float32 stays float32: its values convert to float64 exactly, so the statistics (in
+    # float64) are the same, and sorting half the bytes takes half the time
+    data = np.asarray(data)
+    data = np.ascontiguousarray(data, dtype=np.float32 if data.dtype == np.float32
+                                else np.float64)
+    mask = np.ascontiguousarray(mask, dtype=np.bool_)
+    if data.ndim != 2 or mask.shape != data.shape:
+        raise ValueError("background_mesh: data and mask must be 2-D of the same shape")
+    box = int(max(1, min(box, max(data.shape))))
+    ny, nx = data.shape
+    my, mx = max(1, (ny + box - 1) // box), max(1, (nx + box - 1) // box)
+    rows, count = _mesh_gather(data, mask, box, float(min_frac))
+    for cell in np.nonzero(count)[0]:
+        rows[cell, :count[cell]].sort()  # numpy's vectorised sort: ~15x numba's
+    med = np.empty(my * mx)
+    std = np.empty(my * mx)
+    sorted_clipped_stats_rows(rows, count, float(sigma), int(maxiters), med, std)
+    del rows
+    ok = (count > 0).reshape(my, mx)
+    bkg = np.where(ok, med.reshape(my, mx), 0.0)
+    rms = np.where(ok, std.reshape(my, mx), 0.0)
+    return _fill_and_filter(bkg, ok), _fill_and_filter(rms, ok), box
 
 
 def background_mesh(data: np.ndarray, mask: np.ndarray, box: int, sigma: float = 3.0,
@@ -202,29 +312,8 @@ def background_mesh(data: np.ndarray, mask: np.ndarray, box: int, sigma: float =
     bkg, rms : float64 arrays [ny, nx]
         Background and its standard deviation, in the unit of ``data``.
     """
-    # float32 stays float32: its values convert to float64 exactly, so the statistics (in
-    # float64) are the same, and sorting half the bytes takes half the time
-    data = np.asarray(data)
-    data = np.ascontiguousarray(data, dtype=np.float32 if data.dtype == np.float32
-                                else np.float64)
-    mask = np.ascontiguousarray(mask, dtype=np.bool_)
-    if data.ndim != 2 or mask.shape != data.shape:
-        raise ValueError("background_mesh: data and mask must be 2-D of the same shape")
-    box = int(max(1, min(box, max(data.shape))))
-    ny, nx = data.shape
-    my, mx = max(1, (ny + box - 1) // box), max(1, (nx + box - 1) // box)
-    rows, count = _mesh_gather(data, mask, box, float(min_frac))
-    for cell in np.nonzero(count)[0]:
-        rows[cell, :count[cell]].sort()  # numpy's vectorised sort: ~15x numba's
-    med = np.empty(my * mx)
-    std = np.empty(my * mx)
-    sorted_clipped_stats_rows(rows, count, float(sigma), int(maxiters), med, std)
-    del rows
-    ok = (count > 0).reshape(my, mx)
-    bkg = np.where(ok, med.reshape(my, mx), 0.0)
-    rms = np.where(ok, std.reshape(my, mx), 0.0)
-    bkg = _fill_and_filter(bkg, ok)
-    rms = _fill_and_filter(rms, ok)
+    bkg, rms, box = background_meshes(data, mask, box, sigma, maxiters, min_frac)
+    ny, nx = np.shape(data)
     return _interp_mesh(bkg, box, ny, nx), _interp_mesh(rms, box, ny, nx)
 
 
@@ -587,6 +676,13 @@ def _iraf_shapes(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndar
         out[k, 1] = 1.0 - math.sqrt(lmin / lmax) if lmax > 0 else np.nan
 
 
+def _finite64(data: np.ndarray) -> np.ndarray:
+    """``data`` as contiguous float64 with non-finite values 0 (no copy when it already is
+    all that)."""
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    return data if np.isfinite(data).all() else np.where(np.isfinite(data), data, 0.0)
+
+
 def iraf_shapes(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndarray,
                 fwhm: float, sigma_radius: float = 1.5) -> np.ndarray:
     """IRAF ``starfind`` FWHM and roundness of the sources at peak pixels ``(ys, xs)``.
@@ -620,7 +716,7 @@ def iraf_shapes(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.ndarr
     sig = float(fwhm) * FWHM_TO_SIGMA
     half = max(2, int(sigma_radius * sig))
     r2max = (sigma_radius * sig) ** 2
-    data = np.ascontiguousarray(np.where(np.isfinite(data), data, 0.0), dtype=np.float64)
+    data = _finite64(data)
     out = np.empty((len(ys), 2))
     _iraf_shapes(data, np.ascontiguousarray(mask, dtype=np.bool_),
                  np.ascontiguousarray(ys, dtype=np.int64),
@@ -652,7 +748,7 @@ def measure_sources(data: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: np.n
         (mxx + myy)), DAO sharpness numerator (central pixel - mean of the others; divide
         by the convolved amplitude).
     """
-    data = np.ascontiguousarray(np.where(np.isfinite(data), data, 0.0), dtype=np.float64)
+    data = _finite64(data)
     mask = np.ascontiguousarray(mask, dtype=np.bool_)
     ys = np.ascontiguousarray(ys, dtype=np.int64)
     xs = np.ascontiguousarray(xs, dtype=np.int64)
