@@ -157,3 +157,14 @@ def test_background_meshes_are_what_background_mesh_interpolates():
     got = D.background_mesh(data, mask, 32)
     assert got[0].tobytes() == _interp_reference(bkg, 32, 90, 70).tobytes()
     assert got[1].tobytes() == _interp_reference(rms, 32, 90, 70).tobytes()
+
+
+def test_find_peaks_scalar_threshold_is_the_constant_image():
+    rng = np.random.default_rng(9)
+    conv = rng.normal(size=(64, 80))
+    conv[10, 10] = 9.0  # an isolated bright peak, its neighbours lower
+    ys, xs = D.find_peaks(conv, 2.5, 2.0)
+    ys2, xs2 = D.find_peaks(conv, np.full(conv.shape, 2.5), 2.0)
+    assert ys.tolist() == ys2.tolist() and xs.tolist() == xs2.tolist()
+    assert len(ys) > 3 and (10, 10) in set(zip(ys.tolist(), xs.tolist()))
+    assert np.all(conv[ys, xs] > 2.5)

@@ -55,7 +55,7 @@ def test_empty_and_unclipped_slots():
     args = _image(7, 2)
     cell_slots = args[-1].copy()
     cell_slots &= np.uint64(1)  # slot 1 covers nothing
-    args = args[:-1] + (cell_slots,)
+    args = (*args[:-1], cell_slots)
     bits = np.empty(args[0].shape, dtype=np.uint8)
     so.overlap_bits(*args, bits)
     for stat in range(4):
@@ -73,6 +73,7 @@ def test_uint64_bits_and_nibbles():
     so.overlap_bits(*args, wide)
     vals, slots = km.overlap_values(*args)
     assert wide[wide != 0].tolist() == slots.tolist()
+    assert vals.tolist() == args[0][wide != 0].astype(np.float64).tolist()
     seg, offs = km.overlap_segments(*args, 7)
     want = km.segment_sky_stats(seg, offs, 7, 2, 5, 3.0, 3.0, 0.1)
     for first in (0, 4):

@@ -517,7 +517,8 @@ def find_peaks(conv: np.ndarray, threshold: np.ndarray | float, min_sep: float,
     """
     conv = np.ascontiguousarray(conv, dtype=np.float64)
     thr = np.broadcast_to(np.asarray(threshold, dtype=np.float64), conv.shape)
-    return _find_peaks(conv, np.ascontiguousarray(thr), float(min_sep), int(max(border, 1)))
+    # the broadcast view as it is (a scalar threshold: stride 0, no image-sized copy)
+    return _find_peaks(conv, thr, float(min_sep), int(max(border, 1)))
 
 
 @njit(parallel=True, cache=True)

@@ -23,12 +23,30 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .match import _histogram_stat, _pixel_slots
+from .match import _histogram_stat
 
 __all__ = ["MAX_SLOTS", "overlap_bits", "pixel_sky_stats", "slot_nibble"]
 
 #: overlaps handled by one pass (one accumulator set each)
 MAX_SLOTS = 4
+
+
+@njit(cache=True)
+def _coarse_weights(n: int, m: int, step: int) -> tuple:
+    """Per pixel index along one axis (``n`` pixels, ``m`` coarse samples every ``step``):
+    the lower and upper sample and the weight of the upper one, as
+    :func:`webbflow.kernels.match._pixel_slots` computes them."""
+    lo = np.empty(n, dtype=np.int64)
+    hi = np.empty(n, dtype=np.int64)
+    t = np.empty(n)
+    for i in range(n):
+        j = min(i // step, m - 2) if m > 1 else 0
+        i0 = j * step
+        i1 = min((j + 1) * step, n - 1)
+        t[i] = (i - i0) / (i1 - i0) if m > 1 and i1 > i0 else 0.0
+        lo[i] = j
+        hi[i] = min(j + 1, m - 1)
+    return lo, hi, t
 
 
 @njit(cache=True, parallel=True)
@@ -41,14 +59,48 @@ def overlap_bits(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool,
 
     out : uint8 or uint64 array [ny, nx], written; 0 for a pixel that is unusable, outside
     the limits or in no overlap (uint8: ``cell_slots`` may use the low 8 bits only).
+
+    The arithmetic of :func:`webbflow.kernels.match._pixel_slots` pixel by pixel, with the
+    interpolation weights of each row and column computed once.
     """
     ny, nx = data.shape
+    my, mx = coarse_x.shape
+    gy, gx = cell_slots.shape
     bad = np.uint32(bad_bits)
+    rlo, rhi, rt = _coarse_weights(ny, my, step)
+    clo, chi, ct = _coarse_weights(nx, mx, step)
+    check_lo = np.isfinite(lower)
+    check_hi = np.isfinite(upper)
     for y in prange(ny):
+        jy = rlo[y]
+        jy1 = rhi[y]
+        ty = rt[y]
         for x in range(nx):
-            _, b = _pixel_slots(data, dq, bad, use_dq, offset, lower, upper, coarse_x,
-                                coarse_y, step, cell_slots, y, x)
-            out[y, x] = b
+            out[y, x] = 0
+            d = data[y, x]
+            if not np.isfinite(d):
+                continue
+            if use_dq and (dq[y, x] & bad) != 0:
+                continue
+            v = np.float64(d) + offset
+            if not np.isfinite(v):
+                continue
+            if (check_lo and v < lower) or (check_hi and v > upper):
+                continue
+            ix = clo[x]
+            ix1 = chi[x]
+            tx = ct[x]
+            fx = ((1 - ty) * ((1 - tx) * coarse_x[jy, ix] + tx * coarse_x[jy, ix1])
+                  + ty * ((1 - tx) * coarse_x[jy1, ix] + tx * coarse_x[jy1, ix1]))
+            fy = ((1 - ty) * ((1 - tx) * coarse_y[jy, ix] + tx * coarse_y[jy, ix1])
+                  + ty * ((1 - tx) * coarse_y[jy1, ix] + tx * coarse_y[jy1, ix1]))
+            if not (np.isfinite(fx) and np.isfinite(fy)):
+                continue
+            cx = np.rint(fx)
+            cy = np.rint(fy)
+            if cx < 0 or cy < 0 or cx >= gx or cy >= gy:
+                continue
+            out[y, x] = cell_slots[int(cy), int(cx)]
 
 
 @njit(cache=True, parallel=True)
