@@ -168,3 +168,20 @@ def test_find_peaks_scalar_threshold_is_the_constant_image():
     assert ys.tolist() == ys2.tolist() and xs.tolist() == xs2.tolist()
     assert len(ys) > 3 and (10, 10) in set(zip(ys.tolist(), xs.tolist()))
     assert np.all(conv[ys, xs] > 2.5)
+
+
+def test_find_sources_takes_any_float_layout():
+    from webbflow.align.catalogs import FinderParams, find_sources
+
+    rng = np.random.default_rng(10)
+    img = rng.normal(0.0, 1.0, size=(120, 130))
+    yy, xx = np.mgrid[:120, :130]
+    for y0, x0 in ((30.3, 40.6), (80.0, 95.2)):
+        img += 200.0 * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 1.1 ** 2))
+    bad = np.zeros(img.shape, bool)
+    p = FinderParams(bkg_boxsize=40)
+    want = find_sources(img.astype(np.float32).astype(np.float64), bad, p)
+    assert len(want["x"]) == 2
+    for arr in (img.astype(np.float32), img.astype(">f4"), np.asfortranarray(img.astype(np.float32))):
+        got = find_sources(arr, bad, p)
+        assert all(got[k].tobytes() == want[k].tobytes() for k in want)

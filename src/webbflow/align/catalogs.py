@@ -58,9 +58,9 @@ def find_sources(data: np.ndarray, bad: np.ndarray, p: FinderParams) -> dict[str
 
     Parameters
     ----------
-    data : float32 or float64 array [ny, nx]
-        Science image (any surface-brightness unit); float32 values are used as their exact
-        float64 conversions.
+    data : float array [ny, nx]
+        Science image (any surface-brightness unit); native float32 is used as it is (its
+        values convert to float64 exactly), anything else as float64.
     bad : bool array [ny, nx]
         Pixels not to use (DO_NOT_USE, non-finite).
     p : FinderParams
@@ -71,6 +71,10 @@ def find_sources(data: np.ndarray, bad: np.ndarray, p: FinderParams) -> dict[str
         ``x``, ``y`` (0-based pixels), ``flux`` (sum in the measurement box, background
         subtracted), ``peak``, ``fwhm`` (pixels), ``sharpness``, ``roundness``; brightest first.
     """
+    data = np.asarray(data)
+    if data.dtype != np.dtype(np.float32):  # native float32 kept, anything else float64
+        data = data.astype(np.float64, copy=False)
+    data = np.ascontiguousarray(data)
     bad = np.ascontiguousarray(bad | ~np.isfinite(data))
     # the meshes, then only what is used of their interpolations: the background-subtracted
     # image (0 at bad pixels) and the RMS at the good pixels
@@ -131,9 +135,7 @@ def make_catalog(model: Any, p: FinderParams, bad_bits: int) -> Table:
     astropy Table
         Columns :data:`CATALOG_COLUMNS`, ``meta["name"]`` the file stem.
     """
-    data = np.asarray(model.data)  # float32 kept (find_sources' arithmetic is float64)
-    if data.dtype != np.float32:
-        data = data.astype(np.float64)
+    data = model.data  # float32 kept (find_sources' arithmetic is float64)
     dq = model.dq if getattr(model, "dq", None) is not None else np.zeros(data.shape, np.uint32)
     bad = (np.asarray(dq) & np.uint32(bad_bits)) != 0
     src = find_sources(data, bad, p)
