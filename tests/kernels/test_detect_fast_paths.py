@@ -182,6 +182,7 @@ def test_find_sources_takes_any_float_layout():
     p = FinderParams(bkg_boxsize=40)
     want = find_sources(img.astype(np.float32).astype(np.float64), bad, p)
     assert len(want["x"]) == 2
-    for arr in (img.astype(np.float32), img.astype(">f4"), np.asfortranarray(img.astype(np.float32))):
+    img32 = img.astype(np.float32)
+    for arr in (img32, img.astype(">f4"), np.asfortranarray(img32)):
         got = find_sources(arr, bad, p)
         assert all(got[k].tobytes() == want[k].tobytes() for k in want)
