@@ -10,10 +10,11 @@ float32 image, and :func:`pixel_sky_stats` makes every pass over those 20 MB ser
 overlaps together, each with its own accumulators (four chains of additions in flight).
 
 Each overlap still sees its values in pixel (raster) order with the same arithmetic, so the
-statistics and counts are those of ``segment_sky_stats(*overlap_segments(...))`` bit for bit;
-the smallest and largest clipped values (for the histogram) come with the counting passes
-instead of a pass of their own. Passes run serially (a sum's order is its result); the bits
-are computed with rows in parallel, each pixel written once.
+statistics and counts are those of ``segment_sky_stats(*overlap_segments(...))`` bit for bit.
+A pass first builds each slot's terms of a row (0.0 off the slot; vectorised), then adds the
+four rows of terms together; the histogram statistics take one more pass for the extremes
+of the clipped values and one for the histograms. Passes run serially (a sum's order is its
+result); the bits are computed with rows in parallel, each pixel written once.
 """
 
 from __future__ import annotations
@@ -117,66 +118,79 @@ def slot_nibble(bits: np.ndarray, first: int) -> np.ndarray:
 @njit(cache=True)
 def _pass(data, bits, offset, lo, hi, centre, power, hist, hoff, hwidth, hmin, hnb):
     """One pass over the image for the four slots: per slot, the count of its values within
-    ``[lo, hi]`` and the in-order sum of ``v`` (power 1; also their min and max) or of
-    ``(v - centre) ** 2`` (power 2); power 3 adds them to the slot's histogram instead
-    (``hist[hoff + bin]``, bins of ``hwidth`` from ``hmin``, ``hnb`` of them). A slot that
-    takes no part has ``lo = inf``."""
+    ``[lo, hi]`` and the in-order sum of ``v`` (power 1) or of ``(v - centre) ** 2``
+    (power 2); power 3 adds them to the slot's histogram instead (``hist[hoff + bin]``,
+    bins of ``hwidth`` from ``hmin``, ``hnb`` of them), power 4 gives their min and max.
+    A slot that takes no part has ``lo = inf``. Returns (count, sum, min, max) [4].
+
+    Row by row: first the terms of each slot (0.0 where the pixel is not the slot's) into a
+    row buffer, with the counts (branch-free, vectorised); then the four sums together, one
+    addition per slot and pixel. A sum from +0.0 is never -0.0, so adding
+    the 0.0 terms changes no bit: each slot's sum is that of its values in pixel order.
+    """
     ny, nx = data.shape
-    l0, l1, l2, l3 = lo[0], lo[1], lo[2], lo[3]
-    h0, h1, h2, h3 = hi[0], hi[1], hi[2], hi[3]
-    c0, c1, c2, c3 = centre[0], centre[1], centre[2], centre[3]
-    n0 = n1 = n2 = n3 = 0
+    n = np.zeros(MAX_SLOTS, dtype=np.int64)
+    mn = np.full(MAX_SLOTS, np.inf)
+    mx = np.full(MAX_SLOTS, -np.inf)
     a0 = a1 = a2 = a3 = 0.0
-    mn0 = mn1 = mn2 = mn3 = np.inf
-    mx0 = mx1 = mx2 = mx3 = -np.inf
     row = np.empty(nx)
+    term = np.zeros((MAX_SLOTS, nx))
     for y in range(ny):
-        # the row in float64 first (a vectorised conversion): converting one value at a
-        # time between the sums ties the conversions to the additions (cvtss2sd writes part
-        # of its register) and loses the overlap of the four chains
         for x in range(nx):
-            row[x] = data[y, x]
-        for x in range(nx):
-            b = bits[y, x]
-            if b == 0:
-                continue
-            v = row[x] + offset
-            if power == 1:
-                if b & 1 and l0 <= v <= h0:
-                    n0 += 1
-                    a0 += v
-                    mn0 = min(mn0, v)
-                    mx0 = max(mx0, v)
-                if b & 2 and l1 <= v <= h1:
-                    n1 += 1
-                    a1 += v
-                    mn1 = min(mn1, v)
-                    mx1 = max(mx1, v)
-                if b & 4 and l2 <= v <= h2:
-                    n2 += 1
-                    a2 += v
-                    mn2 = min(mn2, v)
-                    mx2 = max(mx2, v)
-                if b & 8 and l3 <= v <= h3:
-                    n3 += 1
-                    a3 += v
-                    mn3 = min(mn3, v)
-                    mx3 = max(mx3, v)
-            elif power == 2:
-                if b & 1 and l0 <= v <= h0:
-                    a0 += (v - c0) ** 2
-                if b & 2 and l1 <= v <= h1:
-                    a1 += (v - c1) ** 2
-                if b & 4 and l2 <= v <= h2:
-                    a2 += (v - c2) ** 2
-                if b & 8 and l3 <= v <= h3:
-                    a3 += (v - c3) ** 2
-            else:
+            row[x] = np.float64(data[y, x]) + offset
+        if power == 3:
+            for x in range(nx):
+                b = bits[y, x]
+                v = row[x]
                 for q in range(MAX_SLOTS):
                     if b & (1 << q) and lo[q] <= v <= hi[q]:
                         hist[hoff[q] + min(int((v - hmin[q]) / hwidth[q]), hnb[q] - 1)] += 1.0
-    return (np.array([n0, n1, n2, n3]), np.array([a0, a1, a2, a3]),
-            np.array([mn0, mn1, mn2, mn3]), np.array([mx0, mx1, mx2, mx3]))
+            continue
+        if power == 4:
+            for x in range(nx):
+                b = bits[y, x]
+                v = row[x]
+                for q in range(MAX_SLOTS):
+                    if b & (1 << q) and lo[q] <= v <= hi[q]:
+                        mn[q] = min(mn[q], v)
+                        mx[q] = max(mx[q], v)
+            continue
+        for q in range(MAX_SLOTS):
+            if not lo[q] < np.inf:
+                continue  # not taking part: its terms stay 0.0
+            lq = lo[q]
+            hq = hi[q]
+            cq = centre[q]
+            bit = np.uint8(1 << q)
+            t = term[q]
+            brow = bits[y]
+            cnt = 0
+            # uint8 flags, not bools, and one loop per power: these loops vectorise
+            if power == 1:
+                for x in range(nx):
+                    v = row[x]
+                    use = (np.uint8((brow[x] & bit) != 0) & np.uint8(lq <= v)
+                           & np.uint8(v <= hq))
+                    cnt += use
+                    t[x] = v if use else 0.0
+            else:
+                for x in range(nx):
+                    v = row[x]
+                    use = (np.uint8((brow[x] & bit) != 0) & np.uint8(lq <= v)
+                           & np.uint8(v <= hq))
+                    cnt += use
+                    t[x] = (v - cq) ** 2 if use else 0.0
+            n[q] += cnt
+        t0 = term[0]
+        t1 = term[1]
+        t2 = term[2]
+        t3 = term[3]
+        for x in range(nx):
+            a0 += t0[x]
+            a1 += t1[x]
+            a2 += t2[x]
+            a3 += t3[x]
+    return n, np.array([a0, a1, a2, a3]), mn, mx
 
 
 @njit(cache=True)
@@ -211,7 +225,7 @@ def pixel_sky_stats(data: np.ndarray, bits: np.ndarray, offset: float, nslot: in
     hist = np.zeros(1)
     hoff = np.zeros(MAX_SLOTS, dtype=np.int64)
     hnb = np.ones(MAX_SLOTS, dtype=np.int64)
-    n, acc, vmin, vmax = _pass(data, bits, offset, lo, hi, zero, 1, hist, hoff, zero, zero,
+    n, acc, _, _ = _pass(data, bits, offset, lo, hi, zero, 1, hist, hoff, zero, zero,
                                hnb)
     live = np.zeros(MAX_SLOTS, dtype=np.bool_)
     mean = np.zeros(MAX_SLOTS)
@@ -236,7 +250,7 @@ def pixel_sky_stats(data: np.ndarray, bits: np.ndarray, offset: float, nslot: in
             if clipping[q]:
                 nlo[q] = max(lo[q], mean[q] - lsigma * std[q])
                 nhi[q] = min(hi[q], mean[q] + usigma * std[q])
-        ncnt, nacc, nmin, nmax = _pass(data, bits, offset, nlo, nhi, zero, 1, hist, hoff,
+        ncnt, nacc, _, _ = _pass(data, bits, offset, nlo, nhi, zero, 1, hist, hoff,
                                        zero, zero, hnb)
         for q in range(MAX_SLOTS):
             if not clipping[q]:
@@ -248,8 +262,6 @@ def pixel_sky_stats(data: np.ndarray, bits: np.ndarray, offset: float, nslot: in
             hi[q] = nhi[q]
             n[q] = ncnt[q]
             mean[q] = nacc[q] / ncnt[q]
-            vmin[q] = nmin[q]
-            vmax[q] = nmax[q]
         if not clipping.any():
             break
         plo = np.where(clipping, lo, inf)
@@ -283,7 +295,9 @@ def pixel_sky_stats(data: np.ndarray, bits: np.ndarray, offset: float, nslot: in
             sel.sort()
             out[q] = sel[m // 2] if m % 2 == 1 else 0.5 * (sel[m // 2 - 1] + sel[m // 2])
         return out, cnt
-    # mode / midpt: one histogram per slot, filled in one pass
+    # mode / midpt: the extremes of the clipped values, then one histogram per slot
+    _, _, vmin, vmax = _pass(data, bits, offset, np.where(live, lo, inf), hi, zero, 4, hist,
+                             hoff, zero, zero, hnb)
     width = np.zeros(MAX_SLOTS)
     hlo = np.full(MAX_SLOTS, inf)
     total = 0
