@@ -186,3 +186,13 @@ def test_find_sources_takes_any_float_layout():
     for arr in (img32, img.astype(">f4"), np.asfortranarray(img32)):
         got = find_sources(arr, bad, p)
         assert all(got[k].tobytes() == want[k].tobytes() for k in want)
+
+
+def test_dao_convolve_of_clean_data_skips_nothing():
+    data, mask = _field((40, 52), np.float64, 12)
+    mask |= ~np.isfinite(data)
+    clean = np.where(mask, 0.0, data)
+    want = D.dao_convolve(data, mask, 2.5)
+    assert D.dao_convolve(clean, mask, 2.5, clean=True).tobytes() == want.tobytes()
+    with pytest.raises(ValueError, match="clean data"):
+        D.dao_convolve(clean.astype(np.float32), mask, 2.5, clean=True)

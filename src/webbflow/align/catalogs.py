@@ -80,7 +80,7 @@ def find_sources(data: np.ndarray, bad: np.ndarray, p: FinderParams) -> dict[str
     # image (0 at bad pixels) and the RMS at the good pixels
     bkg_mesh, rms_mesh, box = detect.background_meshes(data, bad, p.bkg_boxsize)
     sub = detect.subtract_mesh(data, bad, bkg_mesh, box)
-    conv = detect.dao_convolve(sub, bad, p.kernel_fwhm, p.sigma_radius)
+    conv = detect.dao_convolve(sub, bad, p.kernel_fwhm, p.sigma_radius, clean=True)
     good_rms = detect.mesh_values(rms_mesh, box, bad)
     noise = float(np.median(good_rms, overwrite_input=True)) if good_rms.size else 0.0
     threshold = p.snr_threshold * noise

@@ -353,9 +353,22 @@ def _dao_kernel(fwhm: float, sigma_radius: float) -> tuple:
 
 
 @njit(parallel=True, cache=True)
-def _correlate(raw: np.ndarray, mask: np.ndarray, kern: np.ndarray, inside: np.ndarray,
-               half: int) -> np.ndarray:
+def _clean(raw: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``raw`` as float64 with masked and non-finite pixels 0 (rows in parallel)."""
     ny, nx = raw.shape
+    data = np.empty((ny, nx))
+    for y in prange(ny):
+        for x in range(nx):
+            v = raw[y, x]
+            data[y, x] = 0.0 if mask[y, x] or not math.isfinite(v) else np.float64(v)
+    return data
+
+
+@njit(parallel=True, cache=True)
+def _correlate(data: np.ndarray, mask: np.ndarray, kern: np.ndarray, inside: np.ndarray,
+               half: int) -> np.ndarray:
+    """The correlation of float64 ``data`` that is finite and 0 where ``mask``."""
+    ny, nx = data.shape
     # the kernel's points inside its radius, in row-major order (the summation order)
     npt = 0
     for j in range(2 * half + 1):
@@ -373,12 +386,6 @@ def _correlate(raw: np.ndarray, mask: np.ndarray, kern: np.ndarray, inside: np.n
                 di[k] = i - half
                 w[k] = kern[j, i]
                 k += 1
-    # masked and non-finite pixels as 0 (float64), so the inner pixels need no test
-    data = np.empty((ny, nx))
-    for y in prange(ny):
-        for x in range(nx):
-            v = raw[y, x]
-            data[y, x] = 0.0 if mask[y, x] or not math.isfinite(v) else np.float64(v)
     out = np.zeros((ny, nx))
     n_in = nx - 2 * half  # pixels whose kernel lies inside the row
     for y in prange(ny):
@@ -411,7 +418,7 @@ def _correlate(raw: np.ndarray, mask: np.ndarray, kern: np.ndarray, inside: np.n
 
 
 def dao_convolve(data: np.ndarray, mask: np.ndarray, fwhm: float,
-                 sigma_radius: float = 1.5) -> np.ndarray:
+                 sigma_radius: float = 1.5, clean: bool = False) -> np.ndarray:
     """Best-fit Gaussian amplitude at every pixel (the DAOFIND "density enhancement").
 
     Parameters
@@ -424,6 +431,9 @@ def dao_convolve(data: np.ndarray, mask: np.ndarray, fwhm: float,
         Kernel FWHM, pixels.
     sigma_radius : float
         Truncation radius of the kernel, in Gaussian sigmas (at least 2 pixels).
+    clean : bool
+        ``data`` is already C-contiguous float64, finite, and 0 where ``mask`` (as
+        :func:`subtract_mesh` makes it): used as it is, without a cleaned copy.
 
     Returns
     -------
@@ -433,10 +443,15 @@ def dao_convolve(data: np.ndarray, mask: np.ndarray, fwhm: float,
     kern, inside, half = _dao_kernel(float(fwhm), float(sigma_radius))
     mask = np.ascontiguousarray(mask, dtype=np.bool_)
     data = np.asarray(data)
-    if data.dtype not in (np.float32, np.float64):
-        data = data.astype(np.float64)
     if data.shape != mask.shape:
         raise ValueError("dao_convolve: data and mask must have the same shape")
+    if clean:
+        if data.dtype != np.float64 or not data.flags.c_contiguous:
+            raise ValueError("dao_convolve: clean data must be C-contiguous float64")
+    else:
+        if data.dtype not in (np.float32, np.float64):
+            data = data.astype(np.float64)
+        data = _clean(data, mask)
     return _correlate(data, mask, kern, inside, half)
 
 
