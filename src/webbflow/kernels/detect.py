@@ -168,6 +168,19 @@ def _row_weight(y: int, box: int, my: int) -> tuple:
     return jy, jy1, ty
 
 
+@njit(cache=True, inline="always")
+def _run_corners(mesh: np.ndarray, jy: int, jy1: int, i0: int, i1: int) -> tuple:
+    """The four cell values around a run of pixels: rows ``jy``/``jy1``, columns
+    ``i0``/``i1`` (m00, m01, m10, m11)."""
+    return mesh[jy, i0], mesh[jy, i1], mesh[jy1, i0], mesh[jy1, i1]
+
+
+@njit(cache=True, inline="always")
+def _bilinear(m00: float, m01: float, m10: float, m11: float, tx: float, ty: float) -> float:
+    """Bilinear blend of four corner values at fractions (tx, ty)."""
+    return (1 - ty) * ((1 - tx) * m00 + tx * m01) + ty * ((1 - tx) * m10 + tx * m11)
+
+
 @njit(parallel=True, cache=True)
 def _interp_mesh(mesh: np.ndarray, box: int, ny: int, nx: int) -> np.ndarray:
     """Bilinear interpolation between cell centres (constant beyond the outer centres).
@@ -182,14 +195,10 @@ def _interp_mesh(mesh: np.ndarray, box: int, ny: int, nx: int) -> np.ndarray:
     for y in prange(ny):
         jy, jy1, ty = _row_weight(y, box, my)
         for r in range(starts.shape[0] - 1):
-            m00 = mesh[jy, col0[starts[r]]]
-            m01 = mesh[jy, col1[starts[r]]]
-            m10 = mesh[jy1, col0[starts[r]]]
-            m11 = mesh[jy1, col1[starts[r]]]
+            m00, m01, m10, m11 = _run_corners(mesh, jy, jy1, col0[starts[r]],
+                                              col1[starts[r]])
             for x in range(starts[r], starts[r + 1]):
-                tx = colt[x]
-                out[y, x] = ((1 - ty) * ((1 - tx) * m00 + tx * m01)
-                             + ty * ((1 - tx) * m10 + tx * m11))
+                out[y, x] = _bilinear(m00, m01, m10, m11, colt[x], ty)
     return out
 
 
@@ -206,14 +215,10 @@ def subtract_mesh(data: np.ndarray, mask: np.ndarray, mesh: np.ndarray,
     for y in prange(ny):
         jy, jy1, ty = _row_weight(y, box, my)
         for r in range(starts.shape[0] - 1):
-            m00 = mesh[jy, col0[starts[r]]]
-            m01 = mesh[jy, col1[starts[r]]]
-            m10 = mesh[jy1, col0[starts[r]]]
-            m11 = mesh[jy1, col1[starts[r]]]
+            m00, m01, m10, m11 = _run_corners(mesh, jy, jy1, col0[starts[r]],
+                                              col1[starts[r]])
             for x in range(starts[r], starts[r + 1]):
-                tx = colt[x]
-                b = ((1 - ty) * ((1 - tx) * m00 + tx * m01)
-                     + ty * ((1 - tx) * m10 + tx * m11))
+                b = _bilinear(m00, m01, m10, m11, colt[x], ty)
                 out[y, x] = 0.0 if mask[y, x] else np.float64(data[y, x]) - b
     return out
 
@@ -239,16 +244,12 @@ def mesh_values(mesh: np.ndarray, box: int, mask: np.ndarray) -> np.ndarray:
         jy, jy1, ty = _row_weight(y, box, my)
         k = first[y]
         for r in range(starts.shape[0] - 1):
-            m00 = mesh[jy, col0[starts[r]]]
-            m01 = mesh[jy, col1[starts[r]]]
-            m10 = mesh[jy1, col0[starts[r]]]
-            m11 = mesh[jy1, col1[starts[r]]]
+            m00, m01, m10, m11 = _run_corners(mesh, jy, jy1, col0[starts[r]],
+                                              col1[starts[r]])
             for x in range(starts[r], starts[r + 1]):
                 if mask[y, x]:
                     continue
-                tx = colt[x]
-                out[k] = ((1 - ty) * ((1 - tx) * m00 + tx * m01)
-                          + ty * ((1 - tx) * m10 + tx * m11))
+                out[k] = _bilinear(m00, m01, m10, m11, colt[x], ty)
                 k += 1
     return out
 
