@@ -142,6 +142,18 @@ def moment_axes(cxx: float, cyy: float, cxy: float) -> tuple:
     return 0.5 * (tr + det), max(0.5 * (tr - det), 0.0), tr
 
 
+@njit(cache=True, inline="always")
+def clip_window(s: np.ndarray, lo: int, hi: int, low: float, high: float) -> tuple:
+    """Narrow the sorted window ``s[lo:hi]`` to the values in ``[low, high]``, keeping at
+    least one value: returns the new (lo, hi)."""
+    new_lo, new_hi = lo, hi
+    while new_lo < hi - 1 and s[new_lo] < low:
+        new_lo += 1
+    while new_hi > new_lo + 1 and s[new_hi - 1] > high:
+        new_hi -= 1
+    return new_lo, new_hi
+
+
 @njit(cache=True)
 def sorted_clipped_stats(s: np.ndarray, n: int, sigma: float, maxiters: int) -> tuple:
     """Sigma-clipped (median, std) of the sorted ``s[:n]``; (nan, nan) when n = 0.
@@ -167,11 +179,7 @@ def sorted_clipped_stats(s: np.ndarray, n: int, sigma: float, maxiters: int) -> 
         for k in range(lo, hi):
             var += (s[k] - mean) ** 2
         std = math.sqrt(var / m)
-        new_lo, new_hi = lo, hi
-        while new_lo < hi - 1 and s[new_lo] < med - sigma * std:
-            new_lo += 1
-        while new_hi > new_lo + 1 and s[new_hi - 1] > med + sigma * std:
-            new_hi -= 1
+        new_lo, new_hi = clip_window(s, lo, hi, med - sigma * std, med + sigma * std)
         if new_lo == lo and new_hi == hi:
             break
         lo, hi = new_lo, new_hi
@@ -372,11 +380,7 @@ def sorted_clipped_stats_rows(rows: np.ndarray, count: np.ndarray, sigma: float,
                 sd = math.sqrt(s2[q] / m)
                 med[r[q]] = md
                 std[r[q]] = sd
-                new_lo, new_hi = lq, hq
-                while new_lo < hq - 1 and s[new_lo] < md - sigma * sd:
-                    new_lo += 1
-                while new_hi > new_lo + 1 and s[new_hi - 1] > md + sigma * sd:
-                    new_hi -= 1
+                new_lo, new_hi = clip_window(s, lq, hq, md - sigma * sd, md + sigma * sd)
                 if new_lo == lq and new_hi == hq:
                     active[q] = False
                     hi[q] = lo[q]

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .labels import convolve, moment_axes
+from .labels import clip_window, convolve, moment_axes
 
 __all__ = [
     "annulus_background",
@@ -142,11 +142,7 @@ def annulus_background(data: np.ndarray, mask: np.ndarray, xs: np.ndarray, ys: n
             mid = lo + m // 2
             med = s_sorted[mid] if m % 2 else 0.5 * (s_sorted[mid - 1] + s_sorted[mid])
             std = np.std(s_sorted[lo:hi])
-            nlo, nhi = lo, hi
-            while nlo < hi - 1 and s_sorted[nlo] < med - sigma * std:
-                nlo += 1
-            while nhi > nlo + 1 and s_sorted[nhi - 1] > med + sigma * std:
-                nhi -= 1
+            nlo, nhi = clip_window(s_sorted, lo, hi, med - sigma * std, med + sigma * std)
             if nlo == lo and nhi == hi:
                 break
             lo, hi = nlo, nhi
