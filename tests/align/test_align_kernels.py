@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from align_sim import _render
 
+import sky_reference as ref
 from webbflow.align.fitting import fit_linear
 from webbflow.align.matching import match_catalogs
 from webbflow.align.wcs_correction import correction_model, tangent_plane
@@ -151,7 +152,7 @@ def test_overlap_sky_stats_equal_sky_stat_on_each_slot() -> None:
     slots = rng.integers(0, 8, values.size).astype(np.uint64)  # 3 slots, overlapping
     slots[:5] = 0b100  # slot 2 gets a few values more
     for stat in range(4):
-        sky, npix = km.overlap_sky_stats(values, slots, 4, stat, 5, 4.0, 4.0, 0.1)
+        sky, npix = ref.overlap_sky_stats(values, slots, 4, stat, 5, 4.0, 4.0, 0.1)
         for s in range(3):
             sub = values[(slots & np.uint64(1 << s)) != 0]
             want, nwant = km.sky_stat(sub, stat, np.nan, np.nan, 5, 4.0, 4.0, 0.1)
@@ -171,7 +172,7 @@ def test_overlap_values_keeps_good_pixels_in_covered_cells() -> None:
     cx = np.array([[0.0, 1.75], [0.0, 1.75]])
     cy = np.zeros((2, 2))
     cell_slots = np.array([[0, 3]], dtype=np.uint64)  # cell x=1 covered by slots 0 and 1
-    vals, bits = km.overlap_values(data, dq, 1, True, 10.0, np.nan, 70.0, cx, cy, 7,
+    vals, bits = ref.overlap_values(data, dq, 1, True, 10.0, np.nan, 70.0, cx, cy, 7,
                                    cell_slots)
     # cell x = rint(0.25 * px): 1 for px 3..5 (0.5 rounds to 0, 1.5 to 2: off the grid);
     # NaN at (2, 4) and bad DQ at (1, 3) skipped; values 10 + data <= 70 (drops (7, 5))
@@ -192,13 +193,13 @@ def test_overlap_segments_equal_values_gathered_by_slot() -> None:
     gx, gy = np.meshgrid(xs / 5.0 + 0.3, ys / 5.0 - 0.2)
     cell_slots = rng.integers(0, 8, (14, 12)).astype(np.uint64)  # slots 0-2, mixed
     args = (data, dq, 1, True, 0.5, np.nan, 7.5, gx, gy, 8, cell_slots)
-    vals, bits = km.overlap_values(*args)
-    want_seg, want_offs = km._by_slot(vals, bits, 3)
-    seg, offs = km.overlap_segments(*args, 3)
+    vals, bits = ref.overlap_values(*args)
+    want_seg, want_offs = ref._by_slot(vals, bits, 3)
+    seg, offs = ref.overlap_segments(*args, 3)
     assert offs.tolist() == want_offs.tolist() and offs[3] > 1000
     np.testing.assert_array_equal(seg, want_seg)
     for stat in range(4):
-        a = km.overlap_sky_stats(vals, bits, 3, stat, 5, 3.0, 3.0, 0.1)
-        b = km.segment_sky_stats(seg, offs, 3, stat, 5, 3.0, 3.0, 0.1)
+        a = ref.overlap_sky_stats(vals, bits, 3, stat, 5, 3.0, 3.0, 0.1)
+        b = ref.segment_sky_stats(seg, offs, 3, stat, 5, 3.0, 3.0, 0.1)
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_array_equal(a[1], b[1])

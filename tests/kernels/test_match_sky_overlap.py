@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from webbflow.kernels import match as km
+import sky_reference as ref
 from webbflow.kernels import sky_overlap as so
 
 
@@ -39,8 +39,8 @@ def _image(seed, nslot, offset=0.0, lower=np.nan, upper=np.nan):
     (2, -1.5, np.nan, 60.0)])
 def test_pixel_sky_stats_equal_segment_sky_stats(stat, nslot, offset, lower, upper):
     args = _image(nslot + stat, nslot, offset, lower, upper)
-    seg, offs = km.overlap_segments(*args, nslot)
-    want = km.segment_sky_stats(seg, offs, nslot, stat, 5, 3.0, 3.0, 0.1)
+    seg, offs = ref.overlap_segments(*args, nslot)
+    want = ref.segment_sky_stats(seg, offs, nslot, stat, 5, 3.0, 3.0, 0.1)
     bits = np.empty(args[0].shape, dtype=np.uint8)
     so.overlap_bits(*args, bits)
     got = so.pixel_sky_stats(args[0], bits, offset, nslot, stat, 5, 3.0, 3.0, 0.1)
@@ -60,8 +60,8 @@ def test_empty_and_unclipped_slots():
     so.overlap_bits(*args, bits)
     for stat in range(4):
         for nclip in (0, 1):
-            seg, offs = km.overlap_segments(*args, 2)
-            want = km.segment_sky_stats(seg, offs, 2, stat, nclip, 3.0, 3.0, 0.1)
+            seg, offs = ref.overlap_segments(*args, 2)
+            want = ref.segment_sky_stats(seg, offs, 2, stat, nclip, 3.0, 3.0, 0.1)
             got = so.pixel_sky_stats(args[0], bits, 0.0, 2, stat, nclip, 3.0, 3.0, 0.1)
             assert np.array_equal(got[0], want[0], equal_nan=True)
             assert got[1].tolist() == want[1].tolist() and got[1][1] == 0
@@ -71,11 +71,11 @@ def test_uint64_bits_and_nibbles():
     args = _image(11, 7)
     wide = np.empty(args[0].shape, dtype=np.uint64)
     so.overlap_bits(*args, wide)
-    vals, slots = km.overlap_values(*args)
+    vals, slots = ref.overlap_values(*args)
     assert wide[wide != 0].tolist() == slots.tolist()
     assert vals.tolist() == args[0][wide != 0].astype(np.float64).tolist()
-    seg, offs = km.overlap_segments(*args, 7)
-    want = km.segment_sky_stats(seg, offs, 7, 2, 5, 3.0, 3.0, 0.1)
+    seg, offs = ref.overlap_segments(*args, 7)
+    want = ref.segment_sky_stats(seg, offs, 7, 2, 5, 3.0, 3.0, 0.1)
     for first in (0, 4):
         part = so.slot_nibble(wide, first)
         assert part.dtype == np.uint8 and part.max() < 16

@@ -1,9 +1,10 @@
 """Skymatch's overlap statistics straight from the image (numba): up to four overlaps at a
 time, one pass over the image per clipping step.
 
-:func:`webbflow.kernels.match.overlap_segments` copies each overlap's values into a run of its
+Skymatch's earlier kernels (``overlap_segments``, now the tests' reference in
+``tests/sky_reference.py``) copied each overlap's values into a run of its
 own (an image's pixels lie in up to three overlaps on a 2x2 dither: three float64 copies) and
-:func:`~webbflow.kernels.match.segment_sky_stats` then streams every run once per clipping
+``segment_sky_stats`` then streamed every run once per clipping
 pass, some 14 passes over ~100 MB for a full NIRCam frame: bound by memory bandwidth, not by
 arithmetic. Here each pixel keeps one byte of overlap bits (:func:`overlap_bits`) next to the
 float32 image, and :func:`pixel_sky_stats` makes every pass over those 20 MB serve the four
@@ -36,7 +37,7 @@ MAX_SLOTS = 4
 def _coarse_weights(n: int, m: int, step: int) -> tuple:
     """Per pixel index along one axis (``n`` pixels, ``m`` coarse samples every ``step``):
     the lower and upper sample and the weight of the upper one, as
-    :func:`webbflow.kernels.match._pixel_slots` computes them."""
+    the earlier per-pixel ``_pixel_slots`` (``tests/sky_reference.py``) computed them."""
     lo = np.empty(n, dtype=np.int64)
     hi = np.empty(n, dtype=np.int64)
     t = np.empty(n)
@@ -56,12 +57,12 @@ def overlap_bits(data: np.ndarray, dq: np.ndarray, bad_bits: int, use_dq: bool,
                  coarse_y: np.ndarray, step: int, cell_slots: np.ndarray,
                  out: np.ndarray) -> None:
     """Per pixel, the overlap slots it counts in (the bits of
-    :func:`webbflow.kernels.match.overlap_values`; parameters as there).
+    ``overlap_values`` of ``tests/sky_reference.py``).
 
     out : uint8 or uint64 array [ny, nx], written; 0 for a pixel that is unusable, outside
     the limits or in no overlap (uint8: ``cell_slots`` may use the low 8 bits only).
 
-    The arithmetic of :func:`webbflow.kernels.match._pixel_slots` pixel by pixel, with the
+    The arithmetic of the reference's ``_pixel_slots`` pixel by pixel, with the
     interpolation weights of each row and column computed once.
     """
     ny, nx = data.shape
@@ -208,7 +209,7 @@ def pixel_sky_stats(data: np.ndarray, bits: np.ndarray, offset: float, nslot: in
     nslot : int
         Slots 0 .. nslot - 1 (at most :data:`MAX_SLOTS`).
     stat, nclip, lsigma, usigma, binwidth
-        As :func:`webbflow.kernels.match.segment_sky_stats` (stat: 0 mean, 1 median,
+        As ``segment_sky_stats`` of ``tests/sky_reference.py`` (stat: 0 mean, 1 median,
         2 mode, 3 midpt).
 
     Returns
