@@ -28,8 +28,9 @@ import numpy as np
 
 from ..datamodels import DataModel, ImageModel
 from ..datamodels import open as open_model
-from ..datamodels.fits_arrays import read_plain_image
+from ..datamodels.fits_arrays import image_data
 from ..datamodels.meta_only import open_meta
+from ..datamodels.model import read_fits
 from ..errors import input_error
 
 __all__ = ["Exposure", "as_exposures", "results_like"]
@@ -130,26 +131,17 @@ class Exposure:
     def _read_arrays(self, arrays: tuple[str, ...] | None = None) -> ImageModel:
         """The file's arrays (all, or those named in ``arrays``; no ASDF tree parsed) under
         the exposure's metadata."""
-        from astropy.io import fits
-
         model = ImageModel()
-        try:
-            with fits.open(self.path, memmap=False) as hdul, open(self.path, "rb") as raw:
-                names = {h.name.upper() for h in hdul}
-                for attr, spec in ImageModel.arrays.items():
-                    if arrays is not None and attr != "data" and attr not in arrays:
-                        continue
-                    if spec.extname not in names:
-                        continue
-                    hdu = hdul[spec.extname]
-                    data = read_plain_image(hdu, raw)
-                    if data is None:
-                        data = hdu.data
+        path = Path(self.path)
+        with read_fits(path, "data") as hdul, open(path, "rb") as raw:
+            names = {h.name.upper() for h in hdul}
+            for attr, spec in ImageModel.arrays.items():
+                if arrays is not None and attr != "data" and attr not in arrays:
+                    continue
+                if spec.extname in names:
+                    data = image_data(hdul[spec.extname], raw)
                     if data is not None:
                         setattr(model, attr, np.asarray(data, dtype=spec.dtype))
-        except (OSError, ValueError, TypeError, IndexError) as exc:
-            raise input_error(self.path, f"unreadable data, the file may be truncated "
-                                         f"({exc})") from None
         if model.data is None:
             raise input_error(self.path, "no SCI extension with data")
         stub = self._stub

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import numpy as np
 from astropy.io import fits
 
-__all__ = ["read_plain_image"]
+__all__ = ["image_data", "read_plain_image"]
 
 #: BITPIX -> file dtype (big-endian, as FITS stores it)
 _FILE_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
@@ -120,3 +120,10 @@ def read_plain_image(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO,
         _read_into(fileobj, offset + n * plane_bytes + y0 * nx * dtype.itemsize, block)
         out[index] = _native(block, flip)[:, x0:x1]  # swaps block's bytes: re-read next
     return out
+
+
+def image_data(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO) -> np.ndarray | None:
+    """``hdu``'s data: read straight from ``fileobj`` when it is a plain image
+    (:func:`read_plain_image`), else through astropy (``hdu.data``, None when empty)."""
+    data = read_plain_image(hdu, fileobj)
+    return hdu.data if data is None else data

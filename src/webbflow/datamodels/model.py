@@ -23,7 +23,7 @@ from astropy.io import fits
 
 from ..errors import WebbflowError, input_error
 from .asdf_meta import holds_asdf_only, plain_asdf_bytes
-from .fits_arrays import read_plain_image
+from .fits_arrays import image_data
 from .meta import Meta, by_hdu_keyword, by_path
 
 #: name of the extension holding the ASDF tree (the JWST products' convention)
@@ -240,9 +240,7 @@ class DataModel:
         for name, spec in type(self).arrays.items():
             if spec.extname in names:
                 hdu = hdul[spec.extname]
-                data = None if raw is None else read_plain_image(hdu, raw)
-                if data is None:
-                    data = hdu.data
+                data = hdu.data if raw is None else image_data(hdu, raw)
                 if data is not None:
                     self._arrays[name] = np.ascontiguousarray(data, dtype=spec.dtype)
         for name, extname in type(self).tables.items():

@@ -26,7 +26,6 @@ NaNs in reference arrays are passed through untouched: each step decides what a 
 from __future__ import annotations
 
 import os
-import warnings
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -37,6 +36,7 @@ from astropy.io import fits
 from ..datamodels import DataModel
 from ..datamodels.dqflags import dq_from_def_table
 from ..datamodels.fits_arrays import read_plain_image
+from ..datamodels.model import read_fits
 from ..errors import InputError, ReferenceError_
 from . import models
 from .models import open_reference
@@ -221,9 +221,7 @@ def _read_window(ref: DataModel, science: DataModel, drop: tuple[str, ...],
                  path: Path) -> None:
     """Stands in for ``DataModel._read`` on one instance: the same reading, from a window."""
     object.__delattr__(ref, "_read")
-    hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
-    with hdul, open(path, "rb") as raw, warnings.catch_warnings():
-        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+    with read_fits(path, "data", lazy_load_hdus=False) as hdul, open(path, "rb") as raw:
         window = _window_hdus(hdul, type(ref), science, drop, raw)
         ref._read_hdul(hdul, path, raw)
     ref.meta.filename = path.name
