@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import io
+import shutil
+
 import numpy as np
 import pytest
 from astropy.io import fits
 
-from webbflow.datamodels import ImageModel
+from webbflow.datamodels import ImageModel, fits_arrays
 from webbflow.datamodels.fits_arrays import TruncatedError, read_plain_image
 from webbflow.errors import InputError
 
@@ -40,11 +44,17 @@ def fits_file(tmp_path_factory):
     return path
 
 
+def _source(path, kind):
+    """The file itself (memory-mapped read) or its bytes in memory (read-and-swap fallback)."""
+    return open(path, "rb") if kind == "file" else io.BytesIO(path.read_bytes())
+
+
+@pytest.mark.parametrize("kind", ["file", "memory"])
 @pytest.mark.parametrize("name", [0, *ARRAYS])
-def test_whole_image_equals_astropy(fits_file, name):
+def test_whole_image_equals_astropy(fits_file, name, kind):
     with fits.open(fits_file) as ref_hdul:
         expected = ref_hdul[name].data.copy()
-    with fits.open(fits_file, memmap=False) as hdul, open(fits_file, "rb") as raw:
+    with fits.open(fits_file, memmap=False) as hdul, _source(fits_file, kind) as raw:
         got = read_plain_image(hdul[name], raw)
     assert got is not None
     assert got.dtype == expected.dtype.newbyteorder("=")
@@ -52,14 +62,41 @@ def test_whole_image_equals_astropy(fits_file, name):
     assert np.array_equal(got, expected, equal_nan=got.dtype.kind == "f")
 
 
+@pytest.mark.parametrize("kind", ["file", "memory"])
 @pytest.mark.parametrize("name", ["F32", "U16", "I64"])
-def test_window_equals_astropy_slice(fits_file, name):
+def test_window_equals_astropy_slice(fits_file, name, kind):
     with fits.open(fits_file) as ref_hdul:
         expected = ref_hdul[name].data[..., 1:4, 2:6].copy()
-    with fits.open(fits_file, memmap=False) as hdul, open(fits_file, "rb") as raw:
+    with fits.open(fits_file, memmap=False) as hdul, _source(fits_file, kind) as raw:
         got = read_plain_image(hdul[name], raw, rows=(1, 4), cols=(2, 6))
     assert got.shape == expected.shape
     assert np.array_equal(got, expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("window", [None, ((1, 4), (2, 6))])
+@pytest.mark.parametrize("name", ["F32", "U16"])
+def test_mapped_read_in_plane_chunks_equals_astropy(fits_file, name, window, monkeypatch):
+    # one plane per chunk: every plane is converted, then its pages released, in turn
+    monkeypatch.setattr(fits_arrays, "_CHUNK_BYTES", 1)
+    rows, cols = window or (None, None)
+    with fits.open(fits_file) as ref_hdul:
+        expected = ref_hdul[name].data.copy()
+    if window:
+        expected = expected[..., 1:4, 2:6]
+    with fits.open(fits_file, memmap=False) as hdul, open(fits_file, "rb") as raw:
+        got = read_plain_image(hdul[name], raw, rows=rows, cols=cols)
+    assert got.shape == expected.shape and got.dtype.isnative
+    assert np.array_equal(got, expected, equal_nan=True)
+
+
+def test_gzipped_file_is_left_to_astropy(fits_file, tmp_path):
+    zipped = tmp_path / "arrays.fits.gz"
+    with open(fits_file, "rb") as src, gzip.open(zipped, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with fits.open(zipped, memmap=False) as hdul, open(zipped, "rb") as raw:
+        assert read_plain_image(hdul["F32"], raw) is None  # offsets are in the unzipped bytes
+        assert np.array_equal(fits_arrays.image_data(hdul["F32"], raw), ARRAYS["F32"],
+                              equal_nan=True)
 
 
 def test_scaled_or_already_loaded_images_are_left_to_astropy(fits_file):

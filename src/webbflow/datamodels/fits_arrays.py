@@ -1,10 +1,13 @@
-"""Image HDU pixels read straight from the file: one read into the final array, no copies.
+"""Image HDU pixels read straight from the file: one pass into the final array, no copies.
 
 astropy reads an image's bytes into one buffer, converts them from the file's big-endian
 order into a second array, and callers then copy that again into the dtype they keep: about
-0.17-0.22 s for the seven full-frame arrays of a cal file, against 0.05-0.10 s when the bytes
-are read once into the array that is kept and swapped in place. Headers still come from
-astropy (parsed, verified); only the data of a plain image HDU is read here:
+0.17-0.22 s for the seven full-frame arrays of a cal file. Here the file is memory-mapped and
+its big-endian values are converted once, straight into the native array that is kept (a
+full-frame 10-group dark, 168 MB: 0.04 s against 0.07 s for a read followed by an in-place
+swap, which remains the fallback for file objects that cannot be mapped). A window of the
+last two axes touches only its own pages. Headers still come from astropy (parsed,
+verified); only the data of a plain image HDU is read here:
 
 * the HDU is an ``ImageHDU`` or ``PrimaryHDU`` (not a compressed or random-groups one),
 * BITPIX 8, 16, 32, 64, -32 or -64 with no BSCALE other than 1 and no BLANK, and
@@ -16,6 +19,8 @@ Anything else returns None and the caller lets astropy read it (same values eith
 
 from __future__ import annotations
 
+import mmap
+import os
 from typing import BinaryIO
 
 import numpy as np
@@ -56,7 +61,8 @@ def _layout(hdu: fits.hdu.base._BaseHDU) -> tuple[np.dtype, tuple[int, ...], int
             return None
         dtype, flip = np.dtype(unsigned[1]), unsigned[2]
     info = hdu.fileinfo()
-    if not info or info.get("datLoc") is None:
+    if not info or info.get("datLoc") is None \
+            or getattr(info.get("file"), "compression", None):  # .fits.gz: offsets unzipped
         return None
     return dtype, shape, int(info["datLoc"]), flip
 
@@ -71,12 +77,58 @@ def _native(array: np.ndarray, flip: int) -> np.ndarray:
     return array
 
 
+def _check_size(fileobj: BinaryIO, end: int) -> None:
+    """Raise :class:`TruncatedError` when ``fileobj`` holds fewer than ``end`` bytes."""
+    size = fileobj.seek(0, os.SEEK_END)
+    if size < end:
+        raise TruncatedError(f"the file ends {end - size} bytes into an image's data")
+
+
 def _read_into(fileobj: BinaryIO, offset: int, array: np.ndarray) -> None:
     fileobj.seek(offset)
     view = memoryview(array).cast("B")
     got = fileobj.readinto(view)
     if got != array.nbytes:
         raise TruncatedError(f"the file ends {array.nbytes - got} bytes into an image's data")
+
+
+#: bytes of the mapped file converted between two releases of its pages
+_CHUNK_BYTES = 32 << 20
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
+
+
+def _mapped_copy(fileobj: BinaryIO, dtype: np.dtype, shape: tuple[int, ...], offset: int,
+                 window: tuple[slice, slice], flip: int) -> np.ndarray | None:
+    """The window of a mapped image, converted to native order in one pass; None when
+    ``fileobj`` cannot be memory-mapped (no file descriptor, a pipe, ...).
+
+    The mapping's pages are released every ~32 MB, so the process never holds more than that
+    of the file on top of the array it keeps (mapped pages count in its RSS).
+    """
+    try:
+        mapping = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    try:
+        count = int(np.prod(shape))
+        view = np.frombuffer(mapping, dtype=dtype, count=count, offset=offset)
+        planes = view.reshape((-1, *shape[-2:]))
+        out = np.empty((planes.shape[0], *planes[0, window[0], window[1]].shape),
+                       dtype=dtype.newbyteorder("="))
+        plane_bytes = planes[0].nbytes
+        step = max(1, _CHUNK_BYTES // plane_bytes)
+        for first in range(0, planes.shape[0], step):
+            last = min(first + step, planes.shape[0])
+            # big-endian -> native while copying
+            np.copyto(out[first:last], planes[first:last, window[0], window[1]],
+                      casting="equiv")
+            if _DONTNEED is not None:  # absent on Windows: pages go at close instead
+                begin = (offset + first * plane_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
+                mapping.madvise(_DONTNEED, begin, offset + last * plane_bytes - begin)
+        del view, planes  # release the buffer before the mapping closes
+    finally:
+        mapping.close()
+    return _native(out.reshape((*shape[:-2], *out.shape[-2:])), flip)
 
 
 def read_plain_image(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO,
@@ -91,8 +143,7 @@ def read_plain_image(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO,
     fileobj : binary file
         The same FITS file, opened for reading.
     rows, cols : (start, stop), optional
-        Window of the last two axes to read (every plane of the leading axes); the rows are
-        read whole, one contiguous read per plane, and cut to ``cols`` in memory.
+        Window of the last two axes to read (every plane of the leading axes).
 
     Returns
     -------
@@ -105,13 +156,18 @@ def read_plain_image(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO,
     if layout is None:
         return None
     dtype, shape, offset, flip = layout
+    _check_size(fileobj, offset + int(np.prod(shape)) * dtype.itemsize)
+    ny, nx = shape[-2:]
+    y0, y1 = rows if rows is not None else (0, ny)
+    x0, x1 = cols if cols is not None else (0, nx)
+    window = (slice(y0, y1), slice(x0, x1))
+    mapped = _mapped_copy(fileobj, dtype, shape, offset, window, flip)
+    if mapped is not None:
+        return mapped
     if rows is None and cols is None:
         array = np.empty(shape, dtype=dtype)
         _read_into(fileobj, offset, array)
         return _native(array, flip)
-    ny, nx = shape[-2:]
-    y0, y1 = rows if rows is not None else (0, ny)
-    x0, x1 = cols if cols is not None else (0, nx)
     lead = shape[:-2]
     out = np.empty((*lead, y1 - y0, x1 - x0), dtype=dtype.newbyteorder("="))
     block = np.empty((y1 - y0, nx), dtype=dtype)
