@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from webbflow.kernels.dark import average_dark_frames, dark_frames_sufficient, subtract_dark
+from webbflow.kernels.dark import (
+    average_dark_frames,
+    dark_frames_sufficient,
+    dark_planes_used,
+    subtract_dark,
+)
 
 
 def _numpy_average(dark, ngroups, nframes, groupgap):
@@ -106,3 +111,51 @@ def test_miri_4d_dark_dq_is_ored_into_pixeldq():
     assert res.applied and res.pixeldq[1, 2] == 2048 and res.pixeldq[3, 4] == 4096
     assert res.pixeldq.sum() == 2048 + 4096
     np.testing.assert_array_equal(res.data, np.full((1, 3, 4, 5), 99.0, np.float32))
+
+
+def test_dark_planes_used_lists_the_averaged_planes():
+    np.testing.assert_array_equal(dark_planes_used(3, 4, 2, 1, 0),
+                                  [0, 1, 2, 3, 6, 7, 8, 9, 12, 13, 14, 15])
+    np.testing.assert_array_equal(dark_planes_used(5, 8, 2, 8, 2), np.arange(5))  # matching
+    # DEEP8, 20 groups, frame-by-frame dark: 160 planes up to frame 387
+    used = dark_planes_used(20, 8, 12, 1, 0)
+    assert used.size == 160 and used[-1] == 387 and np.all(np.diff(used) > 0)
+
+
+@pytest.mark.parametrize(("nframes", "groupgap", "dark_nframes", "dark_groupgap", "dark_shape"),
+                         [(2, 3, 1, 0, (30, 5, 6)),      # frame dark, gaps skipped
+                          (4, 2, 4, 2, (9, 5, 6)),       # matching pattern: first groups
+                          (1, 0, 1, 0, (3, 12, 5, 6))])  # MIRI 4-D, 3 dark integrations
+@pytest.mark.parametrize("int_start", [1, 2])
+def test_subtract_with_only_the_used_planes_equals_whole_dark(nframes, groupgap, dark_nframes,
+                                                                dark_groupgap, dark_shape,
+                                                                int_start):
+    rng = np.random.default_rng(3)
+    data = rng.normal(1000, 10, (2, 4, 5, 6)).astype(np.float32)
+    dark = rng.normal(5, 1, dark_shape).astype(np.float32)
+    dark[..., 1, 2, 3] = np.nan
+    ddq = np.zeros((5, 6), np.uint32)
+    ddq[0, 1] = 4
+    pdq = np.zeros((5, 6), np.uint32)
+    kw = {"nframes": nframes, "groupgap": groupgap, "dark_nframes": dark_nframes,
+          "dark_groupgap": dark_groupgap, "int_start": int_start}
+    whole = subtract_dark(data, pdq, dark, ddq, **kw)
+    used = dark_planes_used(4, nframes, groupgap, dark_nframes, dark_groupgap)
+    held = np.take(dark, used, axis=-3)
+    part = subtract_dark(data, pdq, held, ddq, dark_planes=dark.shape[-3], **kw)
+    assert whole.applied and part.applied
+    np.testing.assert_array_equal(part.data, whole.data)  # bit for bit
+    np.testing.assert_array_equal(part.pixeldq, whole.pixeldq)
+    np.testing.assert_array_equal(part.averaged_dark, whole.averaged_dark)
+
+
+def test_held_planes_that_do_not_match_the_pattern_are_refused():
+    data = np.zeros((1, 4, 5, 6), np.float32)
+    dark = np.zeros((30, 5, 6), np.float32)
+    with pytest.raises(ValueError, match="uses 8 of 30"):
+        subtract_dark(data, np.zeros((5, 6), np.uint32), dark[:7], np.zeros((5, 6), np.uint32),
+                      nframes=2, groupgap=3, dark_planes=30)
+    # too few planes in the file is still the step's skip, not an error
+    res = subtract_dark(data, np.zeros((5, 6), np.uint32), dark[:8], np.zeros((5, 6), np.uint32),
+                        nframes=2, groupgap=3, dark_planes=10)
+    assert not res.applied and "frames" in res.message

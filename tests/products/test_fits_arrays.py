@@ -89,6 +89,33 @@ def test_mapped_read_in_plane_chunks_equals_astropy(fits_file, name, window, mon
     assert np.array_equal(got, expected, equal_nan=True)
 
 
+@pytest.mark.parametrize("kind", ["file", "memory"])
+@pytest.mark.parametrize(("name", "planes"), [("F32", [0, 2]), ("U16", [1, 3]),
+                                              ("U16", [0]), ("I16", [3, 1])])
+@pytest.mark.parametrize("window", [None, ((1, 4), (2, 6))])
+def test_selected_planes_equal_astropy_take(fits_file, name, planes, window, kind,
+                                            monkeypatch):
+    monkeypatch.setattr(fits_arrays, "_CHUNK_BYTES", 1)  # a release after every plane
+    rows, cols = window or (None, None)
+    with fits.open(fits_file) as ref_hdul:
+        expected = np.take(ref_hdul[name].data, planes, axis=-3)
+    if window:
+        expected = expected[..., 1:4, 2:6]
+    with fits.open(fits_file, memmap=False) as hdul, _source(fits_file, kind) as raw:
+        got = read_plain_image(hdul[name], raw, rows=rows, cols=cols, planes=planes)
+    assert got.shape == expected.shape and got.dtype.isnative
+    assert np.array_equal(got, expected, equal_nan=True)
+
+
+def test_plane_selection_rejects_bad_indices(fits_file):
+    with fits.open(fits_file, memmap=False) as hdul, open(fits_file, "rb") as raw:
+        for bad in ([3], [-1], []):  # F32 has 3 planes
+            with pytest.raises(ValueError, match="planes"):
+                read_plain_image(hdul["F32"], raw, planes=bad)
+        with pytest.raises(ValueError, match="3 or more axes"):
+            read_plain_image(hdul["F64"], raw, planes=[0])
+
+
 def test_gzipped_file_is_left_to_astropy(fits_file, tmp_path):
     zipped = tmp_path / "arrays.fits.gz"
     with open(fits_file, "rb") as src, gzip.open(zipped, "wb") as dst:

@@ -95,3 +95,63 @@ def test_window_outside_reference_is_one_line_error(refs):
 
     with pytest.raises(ReferenceError_, match="covers columns"):
         R.read_reference(refs / "dark.fits", "dark", _science(xstart=45, nx=8))
+
+
+def _ramp_science(nframes: int, groupgap: int, ngroups: int = 4):
+    from webbflow.datamodels import RampModel
+
+    sci = RampModel((1, ngroups, 6, 8))
+    sci.data[:] = 1000.0
+    m = sci.meta
+    m.instrument.name, m.instrument.detector = "NIRCAM", "NRCA1"
+    m.subarray.name = "SUBTEST"
+    m.subarray.xstart, m.subarray.ystart, m.subarray.xsize, m.subarray.ysize = 5, 9, 8, 6
+    m.exposure.nframes, m.exposure.groupgap = nframes, groupgap
+    return sci
+
+
+@pytest.fixture
+def frame_dark(tmp_path):
+    """A frame-by-frame dark (NFRAMES 1, GROUPGAP 0) of 30 planes; plane f holds f + 1000."""
+    planes = np.arange(30, dtype=np.float32)[:, None, None] + _encoded()[None] / 1000.0
+    dark = M.DarkModel(planes.astype(np.float32))
+    dark.err = np.ones_like(dark.data)
+    dark.dq = np.zeros((NY, NX), np.uint32)
+    _meta(dark, "dark")
+    dark.meta.exposure.nframes, dark.meta.exposure.groupgap = 1, 0
+    dark.save(tmp_path / "frames.fits")
+    return tmp_path / "frames.fits"
+
+
+def test_dark_reads_only_the_planes_the_read_pattern_averages(frame_dark):
+    sci = _ramp_science(nframes=2, groupgap=3)  # groups use frames 0-1, 5-6, 10-11, 15-16
+    dark = R.read_reference(frame_dark, "dark", sci, drop=("err",))
+    assert list(dark.planes_read.indices) == [0, 1, 5, 6, 10, 11, 15, 16]
+    assert dark.planes_read.count == 30
+    whole = _plain(frame_dark, "dark", sci)
+    np.testing.assert_array_equal(dark.data, whole.data[[0, 1, 5, 6, 10, 11, 15, 16]])
+    # an image (no read pattern) or a pattern the dark cannot serve reads every plane
+    assert R.read_reference(frame_dark, "dark", _science()).planes_read is None
+    short = R.read_reference(frame_dark, "dark", _ramp_science(nframes=8, groupgap=12))
+    assert short.planes_read is None and short.data.shape == (30, 6, 8)
+
+
+@pytest.mark.parametrize(("nframes", "groupgap"), [(2, 3), (1, 0), (4, 4)])
+def test_dark_step_on_the_used_planes_equals_the_whole_dark(frame_dark, nframes, groupgap,
+                                                             monkeypatch):
+    from webbflow.steps.dark_current import DarkCurrentStep
+
+    def run():
+        step = DarkCurrentStep(override_dark=str(frame_dark))
+        return step.run(_ramp_science(nframes, groupgap))
+
+    part = run()
+    monkeypatch.setattr(M.DarkModel, "planes_needed", classmethod(lambda *a: None))
+    whole = run()
+    assert part.meta.cal_step.dark_sub == whole.meta.cal_step.dark_sub == "COMPLETE"
+    np.testing.assert_array_equal(part.data, whole.data)  # bit for bit
+    np.testing.assert_array_equal(part.pixeldq, whole.pixeldq)
+    # group 0 averages frames 0..nframes-1: 1000 - mean(f) - pixel code / 1000 (1-based
+    # SUBSTRT 5, 9: rows 8-13, columns 4-11)
+    expected = 1000.0 - np.float32(np.mean(np.arange(nframes))) - _encoded()[8:14, 4:12] / 1000
+    np.testing.assert_allclose(part.data[0, 0], expected, rtol=1e-6)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections.abc import Sequence
 from typing import BinaryIO
 
 import numpy as np
@@ -97,10 +98,27 @@ _CHUNK_BYTES = 32 << 20
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 
+def _plane_list(shape: tuple[int, ...], planes: Sequence[int] | None) -> np.ndarray:
+    """Flat indices of the (ny, nx) planes to read: every plane, or, for each index of the
+    axes before axis -3, the ``planes`` of axis -3."""
+    count = int(np.prod(shape[:-2], dtype=np.int64))
+    if planes is None:
+        return np.arange(count, dtype=np.int64)
+    if len(shape) < 3:
+        raise ValueError("plane selection needs an image of 3 or more axes")
+    chosen = np.asarray(planes, dtype=np.int64)
+    if chosen.ndim != 1 or chosen.size == 0 or chosen.min() < 0 or chosen.max() >= shape[-3]:
+        raise ValueError(f"planes must be indices below {shape[-3]}")
+    lead = np.arange(count // shape[-3], dtype=np.int64) * shape[-3]
+    return (lead[:, None] + chosen[None, :]).ravel()
+
+
 def _mapped_copy(fileobj: BinaryIO, dtype: np.dtype, shape: tuple[int, ...], offset: int,
-                 window: tuple[slice, slice], flip: int) -> np.ndarray | None:
-    """The window of a mapped image, converted to native order in one pass; None when
-    ``fileobj`` cannot be memory-mapped (no file descriptor, a pipe, ...).
+                 window: tuple[slice, slice], flat: np.ndarray,
+                 out: np.ndarray) -> bool:
+    """Copy the window of planes ``flat`` of the mapped image into ``out`` (n, wy, wx),
+    converting to native order in the same pass; False when ``fileobj`` cannot be
+    memory-mapped (no file descriptor, a pipe, ...).
 
     The mapping's pages are released every ~32 MB, so the process never holds more than that
     of the file on top of the array it keeps (mapped pages count in its RSS).
@@ -108,32 +126,46 @@ def _mapped_copy(fileobj: BinaryIO, dtype: np.dtype, shape: tuple[int, ...], off
     try:
         mapping = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
-        return None
+        return False
     try:
         count = int(np.prod(shape))
         view = np.frombuffer(mapping, dtype=dtype, count=count, offset=offset)
         planes = view.reshape((-1, *shape[-2:]))
-        out = np.empty((planes.shape[0], *planes[0, window[0], window[1]].shape),
-                       dtype=dtype.newbyteorder("="))
         plane_bytes = planes[0].nbytes
-        step = max(1, _CHUNK_BYTES // plane_bytes)
-        for first in range(0, planes.shape[0], step):
-            last = min(first + step, planes.shape[0])
-            # big-endian -> native while copying
-            np.copyto(out[first:last], planes[first:last, window[0], window[1]],
-                      casting="equiv")
-            if _DONTNEED is not None:  # absent on Windows: pages go at close instead
-                begin = (offset + first * plane_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
-                mapping.madvise(_DONTNEED, begin, offset + last * plane_bytes - begin)
+        held = 0  # bytes converted since the last release, from ``begin``
+        begin = offset + int(flat[0]) * plane_bytes if flat.size else offset
+        for j, index in enumerate(flat):
+            np.copyto(out[j], planes[index, window[0], window[1]], casting="equiv")
+            held += plane_bytes
+            last = j + 1 == flat.size
+            if _DONTNEED is not None and (held >= _CHUNK_BYTES or last):  # not on Windows
+                start = begin // mmap.PAGESIZE * mmap.PAGESIZE
+                mapping.madvise(_DONTNEED, start, offset + (int(index) + 1) * plane_bytes - start)
+                held = 0
+                if not last:
+                    begin = offset + int(flat[j + 1]) * plane_bytes
         del view, planes  # release the buffer before the mapping closes
     finally:
         mapping.close()
-    return _native(out.reshape((*shape[:-2], *out.shape[-2:])), flip)
+    return True
+
+
+def _read_planes(fileobj: BinaryIO, dtype: np.dtype, shape: tuple[int, ...], offset: int,
+                 window: tuple[slice, slice], flat: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_mapped_copy` by reads: each plane's window rows read whole, swapped, cut."""
+    ny, nx = shape[-2:]
+    y0, y1 = window[0].start, window[0].stop
+    block = np.empty((y1 - y0, nx), dtype=dtype)
+    plane_bytes = ny * nx * dtype.itemsize
+    for j, index in enumerate(flat):
+        _read_into(fileobj, offset + int(index) * plane_bytes + y0 * nx * dtype.itemsize, block)
+        out[j] = _native(block, 0)[:, window[1]]  # swaps block's bytes: re-read next
 
 
 def read_plain_image(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO,
                      rows: tuple[int, int] | None = None,
-                     cols: tuple[int, int] | None = None) -> np.ndarray | None:
+                     cols: tuple[int, int] | None = None,
+                     planes: Sequence[int] | None = None) -> np.ndarray | None:
     """The data of ``hdu`` read from ``fileobj`` (the open file it came from), native order.
 
     Parameters
@@ -144,13 +176,17 @@ def read_plain_image(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO,
         The same FITS file, opened for reading.
     rows, cols : (start, stop), optional
         Window of the last two axes to read (every plane of the leading axes).
+    planes : sequence of int, optional
+        Indices along axis -3 to read (for every index of the axes before it); the others
+        are never read. Default: all.
 
     Returns
     -------
     ndarray or None
-        (..., ny, nx) array (uint16/uint32/uint64 under the unsigned convention), or None
-        where the HDU is not a plain image (compressed, scaled, BLANK, ...): let astropy read
-        it. Raises :class:`TruncatedError` (a ValueError) when the file is too short.
+        (..., ny, nx) array (uint16/uint32/uint64 under the unsigned convention; axis -3 of
+        length ``len(planes)`` when given), or None where the HDU is not a plain image
+        (compressed, scaled, BLANK, ...): let astropy read it. Raises
+        :class:`TruncatedError` (a ValueError) when the file is too short.
     """
     layout = _layout(hdu)
     if layout is None:
@@ -161,21 +197,12 @@ def read_plain_image(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO,
     y0, y1 = rows if rows is not None else (0, ny)
     x0, x1 = cols if cols is not None else (0, nx)
     window = (slice(y0, y1), slice(x0, x1))
-    mapped = _mapped_copy(fileobj, dtype, shape, offset, window, flip)
-    if mapped is not None:
-        return mapped
-    if rows is None and cols is None:
-        array = np.empty(shape, dtype=dtype)
-        _read_into(fileobj, offset, array)
-        return _native(array, flip)
-    lead = shape[:-2]
-    out = np.empty((*lead, y1 - y0, x1 - x0), dtype=dtype.newbyteorder("="))
-    block = np.empty((y1 - y0, nx), dtype=dtype)
-    plane_bytes = ny * nx * dtype.itemsize
-    for n, index in enumerate(np.ndindex(*lead)):
-        _read_into(fileobj, offset + n * plane_bytes + y0 * nx * dtype.itemsize, block)
-        out[index] = _native(block, flip)[:, x0:x1]  # swaps block's bytes: re-read next
-    return out
+    flat = _plane_list(shape, planes)
+    lead = shape[:-2] if planes is None else (*shape[:-3], len(planes))
+    out = np.empty((flat.size, y1 - y0, x1 - x0), dtype=dtype.newbyteorder("="))
+    if not _mapped_copy(fileobj, dtype, shape, offset, window, flat, out):
+        _read_planes(fileobj, dtype, shape, offset, window, flat, out)
+    return _native(out.reshape((*lead, y1 - y0, x1 - x0)), flip)
 
 
 def image_data(hdu: fits.hdu.base._BaseHDU, fileobj: BinaryIO) -> np.ndarray | None:

@@ -33,7 +33,8 @@ from numba import njit, prange
 
 from .simple import check_out
 
-__all__ = ["DarkResult", "average_dark_frames", "dark_frames_sufficient", "subtract_dark"]
+__all__ = ["DarkResult", "average_dark_frames", "dark_frames_sufficient", "dark_planes_used",
+           "subtract_dark"]
 
 
 class DarkResult(NamedTuple):
@@ -112,6 +113,24 @@ def dark_frames_sufficient(
     return True, ""
 
 
+def dark_planes_used(ngroups: int, nframes: int, groupgap: int, dark_nframes: int = 1,
+                     dark_groupgap: int = 0) -> np.ndarray:
+    """Indices of the dark planes that :func:`subtract_dark` reads, in the order it reads them.
+
+    The first ``ngroups`` planes when the read patterns match, else ``nframes`` consecutive
+    planes from ``g * (nframes + groupgap)`` for each science group ``g`` (the frames of a
+    group gap are never read: a DEEP8 exposure of 20 groups uses 160 of a 388-frame dark).
+
+    Returns
+    -------
+    (n,) int64, increasing.
+    """
+    if nframes == dark_nframes and groupgap == dark_groupgap:
+        return np.arange(ngroups, dtype=np.int64)
+    starts = np.arange(ngroups, dtype=np.int64) * (nframes + groupgap)
+    return (starts[:, None] + np.arange(nframes, dtype=np.int64)[None, :]).ravel()
+
+
 def average_dark_frames(dark: np.ndarray, ngroups: int, nframes: int, groupgap: int) -> np.ndarray:
     """Average dark planes into the science read pattern.
 
@@ -151,6 +170,7 @@ def subtract_dark(
     int_start: int = 1,
     out: np.ndarray | None = None,
     keep_average: bool = True,
+    dark_planes: int | None = None,
 ) -> DarkResult:
     """Subtract a (frame-averaged) dark from ramps.
 
@@ -175,6 +195,10 @@ def subtract_dark(
     keep_average : bool
         False: ``averaged_dark`` is None (no NaN-cleaned copy of the dark is made when the
         read patterns match).
+    dark_planes : int, optional
+        The number of planes of the dark reference when ``dark`` holds only the planes
+        :func:`dark_planes_used` lists, in that order (the rest were never read); the checks
+        use it and the averaging reads the held planes. Same result as the whole dark.
 
     Returns
     -------
@@ -194,17 +218,25 @@ def subtract_dark(
     if ddq.shape != (ny, nx) or pixeldq.shape != (ny, nx):
         raise ValueError("dark_dq/pixeldq do not match the science (ny, nx)")
 
+    compact = dark_planes is not None
     ok, why = dark_frames_sufficient(
-        ngroups, nframes, groupgap, d4.shape[1], dark_nframes, dark_groupgap
+        ngroups, nframes, groupgap, dark_planes if compact else d4.shape[1], dark_nframes,
+        dark_groupgap
     )
     if not ok:
         kept = data if out is data else data.astype(np.float32, copy=True)
         return DarkResult(kept, pixeldq.copy(), None, False, why)
+    if compact:
+        used = dark_planes_used(ngroups, nframes, groupgap, dark_nframes, dark_groupgap)
+        if d4.shape[1] != used.size or used[-1] >= dark_planes:
+            raise ValueError(f"dark holds {d4.shape[1]} planes; this read pattern uses "
+                             f"{used.size} of {dark_planes}")
 
     if nframes == dark_nframes and groupgap == dark_groupgap:
         avg = np.ascontiguousarray(d4, dtype=np.float32)  # the kernel reads groups :ngroups
     else:
-        avg = average_dark_frames(d4, ngroups, nframes, groupgap)
+        # the held planes are the used ones: group g's frames follow one another
+        avg = average_dark_frames(d4, ngroups, nframes, 0 if compact else groupgap)
     out = check_out(out, data.shape, np.float32)
     _subtract_kernel(out if out is data else np.ascontiguousarray(data, dtype=np.float32),
                      avg, int(int_start), out)

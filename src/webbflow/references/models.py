@@ -18,7 +18,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, NamedTuple
 
 import numpy as np
 from astropy.io import fits
@@ -104,6 +104,13 @@ def _table_values(rec: fits.FITS_rec) -> np.ndarray:
     return out
 
 
+class PlanesRead(NamedTuple):
+    """The planes of a reference's ``data`` (axis -3) that were read: the rest never were."""
+
+    indices: np.ndarray  # (n,) int64 plane indices in the file, increasing
+    count: int  # planes along axis -3 in the file
+
+
 class ReferenceModel(DataModel):
     """Base of every FITS reference model.
 
@@ -129,6 +136,13 @@ class ReferenceModel(DataModel):
             if name in type(self).arrays and self._arrays.get(name) is not None:
                 return self._arrays[name].shape
         return ()
+
+    @classmethod
+    def planes_needed(cls, primary: fits.Header, science: DataModel,
+                      nplanes: int) -> np.ndarray | None:
+        """Indices along axis -3 of ``data`` (``nplanes`` in the file) that ``science`` uses,
+        or None to read them all (the default). ``primary``: the reference's primary header."""
+        return None
 
     def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)
@@ -266,6 +280,32 @@ class DarkModel(ReferenceModel):
     tables: ClassVar[dict[str, str]] = _DQ_DEF
     required = ("data", "err", "dq")
     extra_keywords = _AVDRKCUR
+
+    @classmethod
+    def planes_needed(cls, primary: fits.Header, science: DataModel,
+                      nplanes: int) -> np.ndarray | None:
+        """The dark planes ``science``'s read pattern averages (``kernels.dark``), when they
+        are fewer than the file holds and within it; else None (all: the step then checks).
+
+        A DEEP8 exposure of 20 groups averages 160 frames of a 388-frame dark, and a MEDIUM8
+        one 80 of 98: the frames of the group gaps are never read.
+        """
+        from ..kernels.dark import dark_frames_sufficient, dark_planes_used
+
+        shape = getattr(science, "data", None)
+        shape = None if shape is None else shape.shape
+        if shape is None or len(shape) != 4:
+            return None
+        exp = science.meta.exposure
+        ngroups, nframes, groupgap = shape[1], int(exp.nframes or 1), int(exp.groupgap or 0)
+        dark_nframes = int(primary.get("NFRAMES") or 1)
+        dark_groupgap = int(primary.get("GROUPGAP") or 0)
+        ok, _ = dark_frames_sufficient(ngroups, nframes, groupgap, nplanes, dark_nframes,
+                                       dark_groupgap)
+        planes = dark_planes_used(ngroups, nframes, groupgap, dark_nframes, dark_groupgap)
+        if not ok or planes[-1] >= nplanes or planes.size >= nplanes:
+            return None
+        return planes
 
     def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 from astropy.io import fits
@@ -155,11 +155,19 @@ def _fits_class(path: Path, reftype: str, hdul: fits.HDUList) -> type | None:
     return cls
 
 
+class _Windowed(NamedTuple):
+    """What :func:`_window_hdus` read: the science window when smaller than the reference
+    (the metadata to update), and the planes of ``data`` read (``PlanesRead``) when not all."""
+
+    window: tuple[int, int, int, int] | None
+    planes: models.PlanesRead | None
+
+
 def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
-                 drop: tuple[str, ...], raw: BinaryIO) -> tuple[int, int, int, int] | None:
-    """Load only the science window of ``hdul``'s pixel-map extensions (and nothing of the
-    ``drop`` attributes' extensions); return the science window when it is smaller than the
-    reference (the metadata to update), else None."""
+                 drop: tuple[str, ...], raw: BinaryIO) -> _Windowed:
+    """Load only the science window of ``hdul``'s pixel-map extensions (nothing of the
+    ``drop`` attributes' extensions, and of ``data`` only the planes the class says the
+    science exposure uses: ``ReferenceModel.planes_needed``)."""
     extnames = [spec.extname for spec in cls.arrays.values()]
     frame = None
     for hdu in hdul[1:]:
@@ -168,18 +176,20 @@ def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
             frame = (int(hdu.header["NAXIS2"]), int(hdu.header["NAXIS1"]))
             break
     if frame is None:
-        return None
+        return _Windowed(None, None)
     primary = hdul[0].header
     size = (primary.get("SUBSIZE1"), primary.get("SUBSIZE2"))
     if size[0] and size[1] and (int(size[1]), int(size[0])) != frame:
-        return None
+        return _Windowed(None, None)
     ref_x, ref_y = int(primary.get("SUBSTRT1") or 1), int(primary.get("SUBSTRT2") or 1)
     sci_x, sci_y, sci_nx, sci_ny = subarray_window(science, _science_shape(science))
     x0, y0 = sci_x - ref_x, sci_y - ref_y
     if not (sci_nx and sci_ny) or x0 < 0 or y0 < 0 or x0 + sci_nx > frame[1] \
             or y0 + sci_ny > frame[0]:
-        return None
+        return _Windowed(None, None)
     dropped = {cls.arrays[a].extname for a in drop if a in cls.arrays}
+    data_ext = cls.arrays["data"].extname if "data" in cls.arrays else None
+    held = None
     for hdu in hdul[1:]:
         if not isinstance(hdu, fits.ImageHDU) or hdu.name.upper() not in extnames:
             continue
@@ -189,30 +199,38 @@ def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
         naxis = int(hdu.header.get("NAXIS", 0))
         if naxis < 2 or (int(hdu.header["NAXIS2"]), int(hdu.header["NAXIS1"])) != frame:
             continue
-        hdu.data = _read_section(hdu, y0, x0, sci_ny, sci_nx, raw)
-    if (sci_nx, sci_ny) == (frame[1], frame[0]):
-        return None
-    return sci_x, sci_y, sci_nx, sci_ny
+        planes = None
+        if naxis >= 3 and hdu.name.upper() == data_ext:
+            nplanes = int(hdu.header["NAXIS3"])
+            planes = cls.planes_needed(primary, science, nplanes)
+            held = None if planes is None else models.PlanesRead(planes, nplanes)
+        hdu.data = _read_section(hdu, y0, x0, sci_ny, sci_nx, raw, planes)
+    window = None if (sci_nx, sci_ny) == (frame[1], frame[0]) else (sci_x, sci_y, sci_nx,
+                                                                      sci_ny)
+    return _Windowed(window, held)
 
 
 def _read_section(hdu: fits.ImageHDU, y0: int, x0: int, ny: int, nx: int,
-                  raw: BinaryIO) -> np.ndarray:
+                  raw: BinaryIO, planes: np.ndarray | None = None) -> np.ndarray:
     """``hdu``'s [..., y0:y0+ny, x0:x0+nx] in native byte order, read plane by plane: each
     plane's rows whole, one contiguous read, cut to the columns in memory (a column window
     makes astropy read row by row, 5x slower for a SUB640 window of a full-frame
     reference). Plain images are read straight from ``raw`` (``fits_arrays``); others
     through astropy's sections (converted from the file's byte order plane by plane, so a
-    whole cube never exists twice)."""
-    direct = read_plain_image(hdu, raw, rows=(y0, y0 + ny), cols=(x0, x0 + nx))
+    whole cube never exists twice). ``planes``: only these indices of axis -3."""
+    direct = read_plain_image(hdu, raw, rows=(y0, y0 + ny), cols=(x0, x0 + nx), planes=planes)
     if direct is not None:
         return direct
     lead = tuple(int(hdu.header[f"NAXIS{k}"]) for k in range(int(hdu.header["NAXIS"]), 2, -1))
+    chosen = list(range(lead[-1])) if planes is None else [int(p) for p in planes]
+    kept = (*lead[:-1], len(chosen))
     rows = slice(y0, y0 + ny)
     out = None
-    for index in np.ndindex(*lead):
-        plane = hdu.section[(*index, rows, slice(None))][:, x0:x0 + nx]
+    for index in np.ndindex(*kept):
+        source = (*index[:-1], chosen[index[-1]])
+        plane = hdu.section[(*source, rows, slice(None))][:, x0:x0 + nx]
         if out is None:
-            out = np.empty((*lead, ny, nx), dtype=plane.dtype.newbyteorder("="))
+            out = np.empty((*kept, ny, nx), dtype=plane.dtype.newbyteorder("="))
         out[index] = plane
     return out
 
@@ -222,12 +240,13 @@ def _read_window(ref: DataModel, science: DataModel, drop: tuple[str, ...],
     """Stands in for ``DataModel._read`` on one instance: the same reading, from a window."""
     object.__delattr__(ref, "_read")
     with read_fits(path, "data", lazy_load_hdus=False) as hdul, open(path, "rb") as raw:
-        window = _window_hdus(hdul, type(ref), science, drop, raw)
+        read = _window_hdus(hdul, type(ref), science, drop, raw)
         ref._read_hdul(hdul, path, raw)
     ref.meta.filename = path.name
-    if window is not None:  # as ``_cut`` records a cut
+    ref.planes_read = read.planes
+    if read.window is not None:  # as ``_cut`` records a cut
         sub = ref.meta.subarray
-        sub.xstart, sub.ystart, sub.xsize, sub.ysize = window
+        sub.xstart, sub.ystart, sub.xsize, sub.ysize = read.window
         if science.meta.subarray.name:
             sub.name = science.meta.subarray.name
 

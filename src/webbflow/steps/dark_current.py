@@ -26,14 +26,17 @@ class DarkCurrentStep(Step):
 
     def process(self, model):
         ramp = ramp_input(model, self.name)
-        # the dark's ERR is never used (and as big as its SCI): not read
+        # the dark's ERR is never used (and as big as its SCI): not read; nor are the SCI
+        # planes the read pattern skips (``DarkModel.planes_needed``)
         dark = load_reference(self, ramp, "dark", drop=("err",))
         if dark is None:
             return self.skip_step(ramp, "no DARK reference applies (N/A)")
         exp, dexp = ramp.meta.exposure, dark.meta.exposure
         nframes, groupgap = int(exp.nframes or 1), int(exp.groupgap or 0)
         dark_nframes, dark_groupgap = int(dexp.nframes or 1), int(dexp.groupgap or 0)
-        dark_ngroups = dark.data.shape[-3]
+        # only the planes this read pattern averages may have been read (``planes_needed``)
+        held = getattr(dark, "planes_read", None)
+        dark_ngroups = dark.data.shape[-3] if held is None else held.count
         if not dark_frames_sufficient(ramp.shape[1], nframes, groupgap, dark_ngroups,
                                       dark_nframes, dark_groupgap):
             raise ReferenceError_(
@@ -45,7 +48,8 @@ class DarkCurrentStep(Step):
             data, ramp.pixeldq, dark.data, dark.dq, nframes=nframes, groupgap=groupgap,
             dark_nframes=dark_nframes, dark_groupgap=dark_groupgap,
             int_start=int(exp.integration_start or 1), out=data,
-            keep_average=bool(self.dark_output))
+            keep_average=bool(self.dark_output),
+            dark_planes=None if held is None else held.count)
         if not result.applied:
             return self.skip_step(ramp, result.message)
         ramp.data, ramp.pixeldq = result.data, result.pixeldq
