@@ -14,9 +14,10 @@
    then dropped: ``dq`` holds standard bits).
 
 FITS pixel maps are read window first: only the science subarray's section of each image
-extension is read from the file (astropy ``section``), and extensions a step never uses can be
-left out (``drop``), so a subarray exposure does not pay for full-frame references and a
-full-frame dark does not hold its ERR cube. Anything unusual (no SUBSTRT/SUBSIZE agreement, a
+extension is read from the file (``fits_arrays``), extensions a step never uses can be left
+out (``drop``), and of a cube only the planes the exposure uses (``planes_needed`` of the
+model class: the dark planes its read pattern averages), so a subarray exposure does not pay
+for full-frame references and a dark's ERR cube and group-gap frames are never read. Anything unusual (no SUBSTRT/SUBSIZE agreement, a
 window outside the reference) takes the plain path, which reports the problem.
 
 NaNs in reference arrays are passed through untouched: each step decides what a NaN means
