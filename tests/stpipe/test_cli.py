@@ -48,6 +48,19 @@ def test_pipeline_run_saves_product_with_replaced_suffix(rate_file, tmp_path):
                                   3.0 + COLS)
 
 
+def test_strun_collects_garbage_only_after_start_up(rate_file, tmp_path):
+    # the collector is off through the imports, then on with their objects frozen
+    res = strun("wf_test_steps.GcStateStep", "in/jw01_nrca1_rate.fits", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    state = res.stdout.split("collector enabled=")[1].split()[:2]
+    assert state[0] == "True"
+    assert int(state[1].removeprefix("frozen=")) > 50_000  # numpy, astropy, the steps...
+    light = subprocess.run([sys.executable, "-c", "import sys, webbflow.console; "
+                            "print(sorted({'numpy', 'astropy'} & set(sys.modules)))"],
+                           capture_output=True, text=True, check=True)
+    assert light.stdout.strip() == "[]"  # the entry module imports nothing heavy first
+
+
 def test_lone_step_by_cfg_appends_alias(rate_file, tmp_path):
     (tmp_path / "add.cfg").write_text(
         'name = "add_constant"\nclass = "wf_test_steps.AddConstantStep"\nvalue = 5\n')

@@ -85,3 +85,15 @@ def make_rate(value: float = 1.0, shape: tuple[int, int] = (4, 5)) -> ImageModel
     model.meta.exposure.type = "NRC_IMAGE"
     model.meta.filename = "jw01_nrca1_rate.fits"
     return model
+
+
+class GcStateStep(Step):
+    """Log the cyclic garbage collector's state when the step runs (test step)."""
+
+    class_alias = "gc_state"
+
+    def process(self, model: ImageModel) -> ImageModel:
+        import gc
+
+        self.log.info("collector enabled=%s frozen=%d", gc.isenabled(), gc.get_freeze_count())
+        return model

@@ -17,8 +17,9 @@ FITS pixel maps are read window first: only the science subarray's section of ea
 extension is read from the file (``fits_arrays``), extensions a step never uses can be left
 out (``drop``), and of a cube only the planes the exposure uses (``planes_needed`` of the
 model class: the dark planes its read pattern averages), so a subarray exposure does not pay
-for full-frame references and a dark's ERR cube and group-gap frames are never read. Anything unusual (no SUBSTRT/SUBSIZE agreement, a
-window outside the reference) takes the plain path, which reports the problem.
+for full-frame references and a dark's ERR cube and group-gap frames are never read.
+Anything unusual (no SUBSTRT/SUBSIZE agreement, a window outside the reference) takes the
+plain path, which reports the problem.
 
 NaNs in reference arrays are passed through untouched: each step decides what a NaN means
 (e.g. flat field flags NO_FLAT_FIELD, dark subtraction treats it as no correction).

@@ -1,0 +1,18 @@
+"""Console-script entry points that must start light (nothing imported before their body).
+
+``strun`` turns the cyclic garbage collector off before the first heavy import: see
+:func:`webbflow.stpipe.cli.strun_console` (it is turned on again, with the start-up's
+objects frozen, once the step is built).
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def strun() -> None:
+    """The ``strun`` command."""
+    gc.disable()
+    from .stpipe.cli import strun_console
+
+    strun_console()
