@@ -94,7 +94,7 @@ def _read_into(fileobj: BinaryIO, offset: int, array: np.ndarray) -> None:
 
 
 #: bytes of the mapped file converted between two releases of its pages
-_CHUNK_BYTES = 32 << 20
+_CHUNK_BYTES = 4 << 20
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 
@@ -120,30 +120,30 @@ def _mapped_copy(fileobj: BinaryIO, dtype: np.dtype, shape: tuple[int, ...], off
     converting to native order in the same pass; False when ``fileobj`` cannot be
     memory-mapped (no file descriptor, a pipe, ...).
 
-    The mapping's pages are released every ~32 MB, so the process never holds more than that
-    of the file on top of the array it keeps (mapped pages count in its RSS).
+    Rows are copied in blocks of ~4 MB and each block's pages released after it, so the
+    process never holds more than that of the file on top of the array it keeps (mapped
+    pages count in its RSS).
     """
     try:
         mapping = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
         return False
     try:
-        count = int(np.prod(shape))
-        view = np.frombuffer(mapping, dtype=dtype, count=count, offset=offset)
-        planes = view.reshape((-1, *shape[-2:]))
-        plane_bytes = planes[0].nbytes
-        held = 0  # bytes converted since the last release, from ``begin``
-        begin = offset + int(flat[0]) * plane_bytes if flat.size else offset
+        ny, nx = shape[-2:]
+        view = np.frombuffer(mapping, dtype=dtype, count=int(np.prod(shape)), offset=offset)
+        planes = view.reshape((-1, ny, nx))
+        row_bytes = nx * dtype.itemsize
+        block = max(1, _CHUNK_BYTES // row_bytes)
+        y0, y1 = window[0].start, window[0].stop
         for j, index in enumerate(flat):
-            np.copyto(out[j], planes[index, window[0], window[1]], casting="equiv")
-            held += plane_bytes
-            last = j + 1 == flat.size
-            if _DONTNEED is not None and (held >= _CHUNK_BYTES or last):  # not on Windows
-                start = begin // mmap.PAGESIZE * mmap.PAGESIZE
-                mapping.madvise(_DONTNEED, start, offset + (int(index) + 1) * plane_bytes - start)
-                held = 0
-                if not last:
-                    begin = offset + int(flat[j + 1]) * plane_bytes
+            base = offset + int(index) * ny * row_bytes
+            for r0 in range(y0, y1, block):
+                r1 = min(r0 + block, y1)
+                np.copyto(out[j, r0 - y0:r1 - y0], planes[index, r0:r1, window[1]],
+                          casting="equiv")  # big-endian -> native while copying
+                if _DONTNEED is not None:  # absent on Windows: pages go at close instead
+                    start = (base + r0 * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
+                    mapping.madvise(_DONTNEED, start, base + r1 * row_bytes - start)
         del view, planes  # release the buffer before the mapping closes
     finally:
         mapping.close()
