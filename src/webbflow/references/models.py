@@ -122,6 +122,8 @@ class ReferenceModel(DataModel):
     model_type: ClassVar[str] = "ReferenceFileModel"
     reftype: ClassVar[str] = ""
     extra_keywords: ClassVar[dict[str, Keyword]] = {}
+    #: which planes of ``data`` the windowed read took (:meth:`planes_needed`); None: all
+    planes_read: PlanesRead | None = None
 
     def __init__(self, init: str | os.PathLike | tuple | None = None, **arrays: Any) -> None:
         super().__init__(init, **arrays)

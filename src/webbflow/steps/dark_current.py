@@ -35,7 +35,7 @@ class DarkCurrentStep(Step):
         nframes, groupgap = int(exp.nframes or 1), int(exp.groupgap or 0)
         dark_nframes, dark_groupgap = int(dexp.nframes or 1), int(dexp.groupgap or 0)
         # only the planes this read pattern averages may have been read (``planes_needed``)
-        held = getattr(dark, "planes_read", None)
+        held = dark.planes_read
         dark_ngroups = dark.data.shape[-3] if held is None else held.count
         if not dark_frames_sufficient(ramp.shape[1], nframes, groupgap, dark_ngroups,
                                       dark_nframes, dark_groupgap):

@@ -228,7 +228,7 @@ def strun_console() -> None:
 
     The cyclic garbage collector is off while the process starts: the imports (numpy,
     astropy, numba, the pipeline's steps) make ~140 000 objects that live as long as the
-    process, and collecting as they come cost ~0.1 s of a full-frame Detector1 run (330
+    process, and collecting as they come cost ~0.1 s of a full-frame Detector1 run (340
     collections). Once the step is built and its input open they are frozen (never scanned
     again) and the collector runs as usual for the pipeline's own objects.
 
