@@ -9,7 +9,7 @@ import pytest
 from astropy.io import fits
 
 from webbflow import datamodels as dm
-from webbflow.datamodels import dqflags
+from webbflow.datamodels import dqflags, fitsio
 from webbflow.errors import InputError
 
 
@@ -100,10 +100,11 @@ def test_meta_unset_known_keyword_reads_none_and_copy_is_deep():
 def test_save_is_atomic_and_leaves_no_partial_file(tmp_path, monkeypatch):
     model = _science(dm.ImageModel((2, 2)))
 
-    def boom(*args, **kwargs):
+    def boom(hdus, fileobj):  # half a header written, then the disk fills
+        fileobj.write(b"SIMPLE  =" + b" " * 1000)
         raise OSError("disk full")
 
-    monkeypatch.setattr(fits.HDUList, "writeto", boom)
+    monkeypatch.setattr(fitsio, "_write_ours", boom)
     with pytest.raises(OSError):
         model.save(tmp_path / "x_cal.fits")
     assert list(tmp_path.iterdir()) == []

@@ -54,7 +54,7 @@ def test_strun_collects_garbage_only_after_start_up(rate_file, tmp_path):
     assert res.returncode == 0, res.stderr
     state = res.stdout.split("collector enabled=")[1].split()[:2]
     assert state[0] == "True"
-    assert int(state[1].removeprefix("frozen=")) > 50_000  # numpy, astropy, the steps...
+    assert int(state[1].removeprefix("frozen=")) > 50_000  # numpy, the steps...
     light = subprocess.run([sys.executable, "-c", "import sys, webbflow.console; "
                             "print(sorted({'numpy', 'astropy'} & set(sys.modules)))"],
                            capture_output=True, text=True, check=True)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from astropy.io import fits
-
 from ..errors import input_error
 from . import dqflags
 from .meta import Meta, keyword_table
@@ -50,26 +48,25 @@ __all__ += ["guider"]
 
 
 def _guess_class(path: Path) -> type[DataModel]:
-    try:
-        with fits.open(path, memmap=True) as hdul:
-            model_type = hdul[0].header.get("DATAMODL")
-            if model_type in _REGISTRY:
-                return _REGISTRY[model_type]
-            names = {h.name.upper() for h in hdul}
-            if "SCI" not in names:
-                raise input_error(path, "no SCI extension")
-            sci = hdul["SCI"]
-            ndim = sci.header.get("NAXIS", 0)
-            if ndim == 4:
-                is_raw = sci.header.get("BITPIX") == 16 and "GROUPDQ" not in names
-                return Level1bModel if is_raw else RampModel
-            if ndim == 3:
-                return CubeModel
-            if ndim == 2:
-                return ImageModel
-            raise input_error(path, f"SCI has {ndim} dimensions; expected 2, 3 or 4")
-    except OSError as exc:
-        raise input_error(path, f"not a readable FITS file ({exc})") from None
+    from .model import read_fits
+
+    with read_fits(path, "header") as hdul:
+        model_type = hdul[0].header.get("DATAMODL")
+        if model_type in _REGISTRY:
+            return _REGISTRY[model_type]
+        names = {h.name.upper() for h in hdul}
+        if "SCI" not in names:
+            raise input_error(path, "no SCI extension")
+        sci = hdul["SCI"]
+        ndim = sci.header.get("NAXIS", 0)
+        if ndim == 4:
+            is_raw = sci.header.get("BITPIX") == 16 and "GROUPDQ" not in names
+            return Level1bModel if is_raw else RampModel
+        if ndim == 3:
+            return CubeModel
+        if ndim == 2:
+            return ImageModel
+        raise input_error(path, f"SCI has {ndim} dimensions; expected 2, 3 or 4")
 
 
 def open(source: str | os.PathLike | DataModel) -> DataModel:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from astropy.io import fits
+from typing import Any
 
 from ..errors import input_error
 from .model import DataModel, read_fits
@@ -20,7 +19,7 @@ from .model import DataModel, read_fits
 __all__ = ["open_meta"]
 
 
-def _hdu_shape(header: fits.Header) -> tuple[int, ...] | None:
+def _hdu_shape(header: Any) -> tuple[int, ...] | None:
     """Data shape (numpy order) from NAXIS/NAXISn; None without data."""
     naxis = int(header.get("NAXIS", 0))
     if naxis == 0:

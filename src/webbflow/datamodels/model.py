@@ -3,6 +3,8 @@
 A subclass declares its arrays (attribute -> EXTNAME, dtype, shape rule) and tables; the base
 class reads any JWST-layout FITS file into them, writes them back (atomically: a temporary
 name renamed when complete) and keeps header keywords it does not know so nothing is lost.
+Files go through :mod:`fitsio` (astropy only for files outside its plain subset), so a
+stage-1 process never imports astropy.
 """
 
 from __future__ import annotations
@@ -16,22 +18,28 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 import numpy as np
-from astropy.io import fits
 
 from ..errors import WebbflowError, input_error
+from . import fitsio
 from .asdf_meta import holds_asdf_only, plain_asdf_bytes
 from .fits_arrays import image_data
 from .meta import Meta, by_hdu_keyword, by_path
+
+if TYPE_CHECKING:
+    from astropy.io import fits
+
+#: an HDU list as read: :mod:`fitsio`'s, or astropy's for files outside its plain subset
+HDUs = Any
 
 #: name of the extension holding the ASDF tree (the JWST products' convention)
 ASDF_EXTNAME = "ASDF"
 #: metadata paths that live in the ASDF tree instead of FITS keywords
 ASDF_ONLY_PATHS = ("wcs",)
 
-# Keywords astropy manages itself: never copied into meta or extra_fits.
+# Keywords the FITS writer manages itself: never copied into meta or extra_fits.
 _STRUCTURAL = {
     "SIMPLE", "BITPIX", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER",
     "BSCALE", "BZERO", "TFIELDS", "CHECKSUM", "DATASUM", "COMMENT", "HISTORY", "",
@@ -45,11 +53,12 @@ def _is_structural(key: str) -> bool:
                            "TZERO", "TDISP"))
 
 
-def table_values(rec: fits.FITS_rec) -> np.ndarray:
+def table_values(rec: np.ndarray | fits.FITS_rec) -> np.ndarray:
     """A FITS table as a plain structured array of true (TZERO/TSCAL-applied) values.
 
-    ``np.asarray(FITS_rec)`` returns the stored integers, so an unsigned column (uint32
-    stored as int32 with TZERO) would come back wrong.
+    ``fitsio`` tables already are; for astropy's ``FITS_rec``, ``np.asarray`` would return
+    the stored integers, so an unsigned column (uint32 stored as int32 with TZERO) would
+    come back wrong: it is rebuilt column by column.
     """
     names = rec.dtype.names or ()
     cols = [np.asarray(rec[name]) for name in names]
@@ -74,37 +83,48 @@ class ArraySpec:
 
 
 @contextlib.contextmanager
-def read_fits(path: Path, what: str, **open_kw: Any) -> Iterator[fits.HDUList]:
-    """``path`` opened with astropy (no memmap), VerifyWarnings silenced; a missing or
-    unreadable file, and a read error inside the block, become one-line InputErrors
-    (``unreadable <what>, the file may be truncated``)."""
+def _read_errors(path: Path, what: str) -> Iterator[None]:
+    """A read error inside the block becomes a one-line InputError (``unreadable <what>, the
+    file may be truncated``)."""
+    try:
+        yield
+    except (ValueError, TypeError, OSError, IndexError) as exc:
+        if isinstance(exc, WebbflowError):
+            raise
+        raise input_error(path, f"unreadable {what}, the file may be truncated ({exc})"
+                          ) from None
+
+
+@contextlib.contextmanager
+def read_fits(path: Path, what: str, **open_kw: Any) -> Iterator[HDUs]:
+    """``path``'s HDUs: parsed by :mod:`fitsio` (data read on access), or by astropy (no
+    memmap, VerifyWarnings silenced, ``open_kw`` passed on) where the file is outside
+    fitsio's plain subset. A missing or unreadable file, and a read error inside the block,
+    become one-line InputErrors."""
     if not path.exists():
         raise input_error(path, "no such file")
+    try:
+        plain = fitsio.read_hdus(path)
+    except fitsio.NeedsAstropy:
+        plain = None
+    except OSError as exc:
+        raise input_error(path, f"not a readable FITS file ({exc})") from None
+    except ValueError as exc:  # a header cut short
+        raise input_error(path, f"unreadable {what}, the file may be truncated ({exc})"
+                          ) from None
+    if plain is not None:
+        with _read_errors(path, what):
+            yield plain
+        return
+    from astropy.io import fits
+
     try:
         hdul = fits.open(path, memmap=False, **open_kw)
     except (OSError, ValueError, TypeError) as exc:
         raise input_error(path, f"not a readable FITS file ({exc})") from None
-    with hdul, warnings.catch_warnings():
+    with hdul, warnings.catch_warnings(), _read_errors(path, what):
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-        try:
-            yield hdul
-        except (ValueError, TypeError, OSError, IndexError) as exc:
-            if isinstance(exc, WebbflowError):
-                raise
-            raise input_error(path, f"unreadable {what}, the file may be truncated ({exc})"
-                              ) from None
-
-
-def table_hdu(columns: fits.ColDefs, header: fits.Header | None, name: str) -> fits.BinTableHDU:
-    """A binary table HDU of ``columns`` (the same bytes as ``fits.BinTableHDU(array)``).
-
-    Built from an empty HDU and a ``FITS_rec``: given an array, astropy's constructor first
-    imports ``astropy.table`` (and through it asdf) to test whether it is a Table, 0.1-0.25 s
-    of a stage-1 process that otherwise needs neither.
-    """
-    hdu = fits.BinTableHDU(header=header, name=name)
-    hdu.data = fits.FITS_rec.from_columns(columns)
-    return hdu
+        yield hdul
 
 
 class DataModel:
@@ -232,7 +252,7 @@ class DataModel:
             self._read_hdul(hdul, path, raw)
         self.meta.filename = path.name
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+    def _read_hdul(self, hdul: HDUs, path: Path, raw: BinaryIO | None = None) -> None:
         """Arrays, tables and metadata from ``hdul``; image data is read from ``raw`` (the
         same file, opened binary) where it is a plain image (see ``fits_arrays``)."""
         self._check_required(hdul, path)
@@ -250,7 +270,7 @@ class DataModel:
         self._check_data(path, None if data is None else data.shape)
         self._read_extras(hdul, path)
 
-    def _check_required(self, hdul: fits.HDUList, path: Path) -> None:
+    def _check_required(self, hdul: HDUs, path: Path) -> None:
         """One-line InputError when the primary header lacks a required keyword."""
         primary = hdul[0].header
         for key in self.required_keywords:
@@ -268,7 +288,7 @@ class DataModel:
             raise input_error(path, f"{arrays['data'].extname} has {len(shape)} dimensions, "
                               f"{type(self).__name__} needs {ndim}")
 
-    def _read_extras(self, hdul: fits.HDUList, path: Path) -> None:
+    def _read_extras(self, hdul: HDUs, path: Path) -> None:
         """Metadata from the headers, unknown HDUs kept, ASDF-only metadata (the WCS)."""
         self._read_headers(hdul)
         known = {s.extname for s in type(self).arrays.values()} | set(type(self).tables.values())
@@ -301,7 +321,7 @@ class DataModel:
         except Exception as exc:  # an unreadable tree must not hide the FITS content
             warnings.warn(f"{path}: ASDF extension not read ({exc})", stacklevel=2)
 
-    def _read_headers(self, hdul: fits.HDUList) -> None:
+    def _read_headers(self, hdul: HDUs) -> None:
         table = by_hdu_keyword()
         for index, hdu in enumerate(hdul):
             hduname = "PRIMARY" if index == 0 else hdu.name.upper()
@@ -312,46 +332,44 @@ class DataModel:
                 row = table.get((hduname, key))
                 if row is not None:
                     self._store[row.path] = row.coerce(card.value)
-                elif not isinstance(card.value, fits.card.Undefined):
+                elif not fitsio.is_undefined(card.value):
                     self.extra_fits.setdefault(hduname, []).append(
                         (key, card.value, card.comment))
 
     # ----------------------------------------------------------------- writing
-    def to_hdulist(self) -> fits.HDUList:
-        """Build the FITS HDU list of this model (PRIMARY, arrays, tables)."""
+    def to_hdulist(self) -> fitsio.HDUList:
+        """Build the FITS HDU list of this model (PRIMARY, arrays, tables, ASDF)."""
         self.meta.model_type = self.model_type
-        headers: dict[str, fits.Header] = {"PRIMARY": fits.Header()}
+        headers: dict[str, fitsio.Header] = {"PRIMARY": fitsio.Header()}
         table = by_path()
         for path, value in self.meta.items():
             row = table.get(path)
             if row is None or value is None or isinstance(value, (dict, list, np.ndarray)):
                 continue
-            headers.setdefault(row.hdu, fits.Header())[row.keyword] = value
+            headers.setdefault(row.hdu, fitsio.Header())[row.keyword] = value
         for hduname, cards in self.extra_fits.items():
-            hdr = headers.setdefault(hduname, fits.Header())
+            hdr = headers.setdefault(hduname, fitsio.Header())
             for key, value, comment in cards:
                 if key not in hdr:
                     hdr[key] = (value, comment)
-        hdus: list[fits.hdu.base.ExtensionHDU] = []
+        hdus: list[Any] = []
         for name, spec in type(self).arrays.items():
             arr = self._arrays.get(name)
             if arr is None and name in self.required:
                 arr = getattr(self, name)
             if arr is None:
                 continue
-            hdr = headers.get(spec.extname, fits.Header())
-            hdus.append(fits.ImageHDU(np.asarray(arr, dtype=spec.dtype), header=hdr,
-                                      name=spec.extname))
+            hdus.append(fitsio.image_hdu(np.asarray(arr, dtype=spec.dtype),
+                                         headers.get(spec.extname), spec.extname))
         for name, extname in type(self).tables.items():
             tab = self._tables.get(name)
             if tab is not None:
-                hdus.append(table_hdu(fits.ColDefs(np.asarray(tab)), headers.get(extname),
-                                      extname))
+                hdus.append(fitsio.table_hdu(np.asarray(tab), headers.get(extname), extname))
         hdus.extend(h.copy() for h in self.extra_hdus)
         hdus.append(self._asdf_hdu())
-        return fits.HDUList([fits.PrimaryHDU(header=headers["PRIMARY"]), *hdus])
+        return fitsio.HDUList([fitsio.primary_hdu(headers["PRIMARY"]), *hdus])
 
-    def _asdf_hdu(self) -> fits.BinTableHDU:
+    def _asdf_hdu(self) -> fitsio.HDU:
         """The ASDF extension: the whole metadata tree (and the gwcs WCS), as JWST products have.
 
         The official pipeline reads product metadata from this tree (its FITS keywords are
@@ -377,9 +395,9 @@ class DataModel:
             buffer = io.BytesIO()
             asdf.AsdfFile({"meta": meta}).write_to(buffer)
             raw = buffer.getvalue()
-        data = np.frombuffer(raw, dtype=np.uint8)[None, :]
-        column = fits.Column(name="ASDF_METADATA", format=f"{data.shape[1]}B", array=data)
-        return table_hdu(fits.ColDefs([column]), None, ASDF_EXTNAME)
+        row = np.zeros(1, dtype=[("ASDF_METADATA", np.uint8, (len(raw),))])
+        row["ASDF_METADATA"][0] = np.frombuffer(raw, dtype=np.uint8)
+        return fitsio.table_hdu(row, None, ASDF_EXTNAME)
 
     def save(self, path: str | os.PathLike, overwrite: bool = True) -> str:
         """Write the model to ``path`` atomically; return the path written.
@@ -398,9 +416,7 @@ class DataModel:
         # next save of the same product overwrites (never a truncated file under the name).
         tmp = path.parent / f".{path.name}.part"
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-                hdul.writeto(tmp, overwrite=True, output_verify="silentfix")
+            fitsio.write(hdul, tmp)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, NamedTuple
 
 import numpy as np
-from astropy.io import fits
 
 from .. import datamodels
 from ..datamodels import ArraySpec, DataModel, dqflags
 from ..datamodels.meta import Keyword, by_path
+from ..datamodels.model import HDUs, read_fits, table_values
 from ..errors import input_error
 
 __all__ = [
@@ -94,16 +94,6 @@ def make_dq_def(names: Iterable[str] | None = None) -> np.ndarray:
     return np.array(rows, dtype=DQ_DEF_DTYPE)
 
 
-def _table_values(rec: fits.FITS_rec) -> np.ndarray:
-    """A FITS table as a plain structured array with scaled (true) column values."""
-    names = rec.dtype.names or ()
-    cols = [np.asarray(rec[name]) for name in names]
-    out = np.empty(len(rec), dtype=[(n, c.dtype, c.shape[1:]) for n, c in zip(names, cols)])
-    for name, col in zip(names, cols):
-        out[name] = col
-    return out
-
-
 class PlanesRead(NamedTuple):
     """The planes of a reference's ``data`` (axis -3) that were read: the rest never were."""
 
@@ -140,22 +130,22 @@ class ReferenceModel(DataModel):
         return ()
 
     @classmethod
-    def planes_needed(cls, primary: fits.Header, science: DataModel,
+    def planes_needed(cls, primary: Any, science: DataModel,
                       nplanes: int) -> np.ndarray | None:
         """Indices along axis -3 of ``data`` (``nplanes`` in the file) that ``science`` uses,
         or None to read them all (the default). ``primary``: the reference's primary header."""
         return None
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+    def _read_hdul(self, hdul: HDUs, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)
         # Re-read tables column by column so TZERO-scaled columns (uint32 VALUE of DQ_DEF)
         # keep their true values; a plain np.asarray of the FITS_rec returns the raw int32.
         names = [h.name.upper() for h in hdul]
         for attr, extname in type(self).tables.items():
             if extname in names and hdul[extname].data is not None:
-                self._tables[attr] = _table_values(hdul[extname].data)
+                self._tables[attr] = table_values(hdul[extname].data)
 
-    def _read_headers(self, hdul: fits.HDUList) -> None:
+    def _read_headers(self, hdul: HDUs) -> None:
         super()._read_headers(hdul)
         wanted = {(k.hdu, k.keyword): k for k in self.extra_keywords.values()}
         for hduname, cards in list(self.extra_fits.items()):
@@ -168,7 +158,7 @@ class ReferenceModel(DataModel):
                     self._store[row.path] = row.coerce(value)
             self.extra_fits[hduname] = kept
 
-    def to_hdulist(self) -> fits.HDUList:
+    def to_hdulist(self) -> HDUs:
         """Build the HDU list; ``extra_keywords`` land in the HDU their schema names."""
         hdul = super().to_hdulist()
         by_name = {("PRIMARY" if i == 0 else h.name.upper()): h for i, h in enumerate(hdul)}
@@ -198,7 +188,7 @@ class MaskModel(ReferenceModel):
             init = None
         super().__init__(init, **arrays)
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+    def _read_hdul(self, hdul: HDUs, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)
         if self._arrays.get("dq") is None:
             raise input_error(path, "no DQ extension with data")
@@ -252,7 +242,7 @@ class LinearityModel(ReferenceModel):
         if self._arrays.get("dq") is None and self._arrays.get("coeffs") is not None:
             self.dq = np.zeros(self._arrays["coeffs"].shape[-2:], dtype=np.uint32)
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+    def _read_hdul(self, hdul: HDUs, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)
         coeffs = self._arrays.get("coeffs")
         if coeffs is None or coeffs.ndim != 3:
@@ -284,7 +274,7 @@ class DarkModel(ReferenceModel):
     extra_keywords = _AVDRKCUR
 
     @classmethod
-    def planes_needed(cls, primary: fits.Header, science: DataModel,
+    def planes_needed(cls, primary: Any, science: DataModel,
                       nplanes: int) -> np.ndarray | None:
         """The dark planes ``science``'s read pattern averages (``kernels.dark``), when they
         are fewer than the file holds and within it; else None (all: the step then checks).
@@ -309,13 +299,13 @@ class DarkModel(ReferenceModel):
             return None
         return planes
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+    def _read_hdul(self, hdul: HDUs, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)
         if self._arrays["data"].ndim not in (3, 4):
             raise input_error(path, f"SCI has {self._arrays['data'].ndim} dimensions, a dark "
                               "needs 3 [ngroups, ny, nx] or 4 [nints, ngroups, ny, nx]")
 
-    def to_hdulist(self) -> fits.HDUList:
+    def to_hdulist(self) -> HDUs:
         """Build the HDU list (MIRI layout when SCI is 4-D)."""
         data = self.data
         if data is not None and data.ndim == 4 and self.model_type == "DarkModel":
@@ -333,7 +323,7 @@ class DarkMIRIModel(DarkModel):
     arrays: ClassVar[dict[str, ArraySpec]] = {**DarkModel.arrays,
                                               "dq": ArraySpec("DQ", "uint32", "data", 0)}
 
-    def to_hdulist(self) -> fits.HDUList:
+    def to_hdulist(self) -> HDUs:
         """Build the HDU list; a 2-D DQ is broadcast to SCI's shape."""
         dq, data = self._arrays.get("dq"), self._arrays.get("data")
         if dq is not None and data is not None and dq.shape != data.shape:
@@ -388,7 +378,7 @@ class PhotomModel(ReferenceModel):
     required = ()
     extra_keywords = _PIXAR_PRIMARY
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+    def _read_hdul(self, hdul: HDUs, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)
         if self._tables.get("phot_table") is None:
             raise input_error(path, "no PHOTOM table")
@@ -540,7 +530,7 @@ class AsdfReferenceModel(DataModel):
             raise
         return str(path)
 
-    def to_hdulist(self) -> fits.HDUList:
+    def to_hdulist(self) -> HDUs:
         """ASDF references have no FITS form."""
         raise TypeError(f"{type(self).__name__} is stored as ASDF, not FITS")
 
@@ -635,11 +625,8 @@ def open_reference(path: str | os.PathLike, reftype: str | None = None) -> DataM
         if cls is None or not issubclass(cls, AsdfReferenceModel):
             raise input_error(path, f"no ASDF reference model for model_type={model_type!r}")
         return cls(path)
-    try:
-        with fits.open(path) as hdul:
-            model_type = hdul[0].header.get("DATAMODL")
-    except (OSError, ValueError) as exc:
-        raise input_error(path, f"not a readable FITS file ({exc})") from None
+    with read_fits(Path(path), "header") as hdul:
+        model_type = hdul[0].header.get("DATAMODL")
     cls = datamodels._REGISTRY.get(model_type)
     if cls is None or (fallback is not None and not issubclass(cls, ReferenceModel)):
         cls = fallback
@@ -676,7 +663,7 @@ class RSCDModel(ReferenceModel):
     row_dtype = np.dtype([("subarray", "S17"), ("readpatt", "S12"), ("group_skip1", ">i4"),
                           ("group_skip", ">i4")])
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+    def _read_hdul(self, hdul: HDUs, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)
         if self._tables.get("rscd_group_skip_table") is None:
             raise input_error(path, "no RSCD_GROUP_SKIP table")
@@ -714,7 +701,7 @@ class ApcorrImagingModel(ReferenceModel):
                           ("radius", ">f4"), ("apcorr", ">f4"), ("skyin", ">f4"),
                           ("skyout", ">f4")])
 
-    def _read_hdul(self, hdul: fits.HDUList, path: Path, raw: BinaryIO | None = None) -> None:
+    def _read_hdul(self, hdul: HDUs, path: Path, raw: BinaryIO | None = None) -> None:
         super()._read_hdul(hdul, path, raw)
         if self._tables.get("apcorr_table") is None:
             raise input_error(path, "no APCORR table")

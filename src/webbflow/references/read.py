@@ -33,12 +33,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
-from astropy.io import fits
 
-from ..datamodels import DataModel
+from ..datamodels import DataModel, fitsio
 from ..datamodels.dqflags import dq_from_def_table
 from ..datamodels.fits_arrays import read_plain_image
-from ..datamodels.model import read_fits
+from ..datamodels.model import HDUs, read_fits
 from ..errors import InputError, ReferenceError_
 from . import models
 from .models import open_reference
@@ -146,7 +145,7 @@ def _standard_dq(ref: DataModel) -> None:
         ref.dq_def = None
 
 
-def _fits_class(path: Path, reftype: str, hdul: fits.HDUList) -> type | None:
+def _fits_class(path: Path, reftype: str, hdul: HDUs) -> type | None:
     """The reference class ``open_reference`` would choose for a FITS file."""
     from .. import datamodels
 
@@ -165,7 +164,7 @@ class _Windowed(NamedTuple):
     planes: models.PlanesRead | None
 
 
-def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
+def _window_hdus(hdul: HDUs, cls: type, science: DataModel,
                  drop: tuple[str, ...], raw: BinaryIO) -> _Windowed:
     """Load only the science window of ``hdul``'s pixel-map extensions (nothing of the
     ``drop`` attributes' extensions, and of ``data`` only the planes the class says the
@@ -173,7 +172,7 @@ def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
     extnames = [spec.extname for spec in cls.arrays.values()]
     frame = None
     for hdu in hdul[1:]:
-        if isinstance(hdu, fits.ImageHDU) and hdu.name.upper() in extnames \
+        if fitsio.is_image_extension(hdu) and hdu.name.upper() in extnames \
                 and hdu.header.get("NAXIS", 0) >= 2:
             frame = (int(hdu.header["NAXIS2"]), int(hdu.header["NAXIS1"]))
             break
@@ -193,7 +192,7 @@ def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
     data_ext = cls.arrays["data"].extname if "data" in cls.arrays else None
     held = None
     for hdu in hdul[1:]:
-        if not isinstance(hdu, fits.ImageHDU) or hdu.name.upper() not in extnames:
+        if not fitsio.is_image_extension(hdu) or hdu.name.upper() not in extnames:
             continue
         if hdu.name.upper() in dropped:
             hdu.data = None
@@ -212,7 +211,7 @@ def _window_hdus(hdul: fits.HDUList, cls: type, science: DataModel,
     return _Windowed(window, held)
 
 
-def _read_section(hdu: fits.ImageHDU, y0: int, x0: int, ny: int, nx: int,
+def _read_section(hdu: Any, y0: int, x0: int, ny: int, nx: int,
                   raw: BinaryIO, planes: np.ndarray | None = None) -> np.ndarray:
     """``hdu``'s [..., y0:y0+ny, x0:x0+nx] in native byte order, read plane by plane: each
     plane's rows whole, one contiguous read, cut to the columns in memory (a column window
@@ -260,9 +259,9 @@ def _open_windowed(path: Path, reftype: str, science: DataModel,
     if reftype == "ipc" or not path.exists() or models._is_asdf(path):
         return None
     try:
-        with fits.open(path, memmap=False) as hdul:
+        with read_fits(path, "header") as hdul:
             cls = _fits_class(path, reftype, hdul)
-    except (OSError, ValueError):
+    except InputError:
         return None
     if cls is None or not issubclass(cls, models.ReferenceModel) or "_read" in vars(cls):
         return None

@@ -227,10 +227,11 @@ def strun_console() -> None:
     """The ``strun`` command: :func:`strun_main`, then an immediate exit.
 
     The cyclic garbage collector is off while the process starts: the imports (numpy,
-    astropy, numba, the pipeline's steps) make ~140 000 objects that live as long as the
-    process, and collecting as they come cost ~0.1 s of a full-frame Detector1 run (340
-    collections). Once the step is built and its input open they are frozen (never scanned
-    again) and the collector runs as usual for the pipeline's own objects.
+    numba, the pipeline's steps, astropy where a step needs it) make 100 000+ objects that
+    live as long as the process, and collecting as they come cost ~0.1 s of a full-frame
+    Detector1 run (340 collections, with astropy then imported). Once the step is built
+    and its input open they are frozen (never scanned again) and the collector runs as
+    usual for the pipeline's own objects.
 
     Every product is saved atomically and closed and the logs are flushed before
     :func:`strun_main` returns, so the interpreter's teardown (freeing every imported
