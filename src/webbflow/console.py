@@ -2,7 +2,8 @@
 
 ``strun`` turns the cyclic garbage collector off before the first heavy import: see
 :func:`webbflow.stpipe.cli.strun_console` (it is turned on again, with the start-up's
-objects frozen, once the step is built).
+objects frozen, once the step is built). It also fixes the allocator's policy for large
+arrays (:mod:`webbflow.memory_policy`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import gc
 def strun() -> None:
     """The ``strun`` command."""
     gc.disable()
+    from .memory_policy import map_large_allocations
+
+    map_large_allocations()
     from .stpipe.cli import strun_console
 
     strun_console()

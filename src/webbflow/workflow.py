@@ -27,6 +27,7 @@ from typing import Any
 import webbflow
 
 from .errors import ConfigError, ParameterError, WebbflowError
+from .memory_policy import map_large_allocations
 
 __all__ = [
     "PIPELINE_SECTIONS",
@@ -410,8 +411,10 @@ def job(smk: Any, level: int = logging.INFO) -> Iterator[logging.Logger]:
     the console, e.g. ``[webbflow] detector1 x_uncal.fits -> rate, rateints: started`` and
     ``[webbflow] detector1 x_uncal.fits -> rate, rateints (3/17) 4.2 s`` where 3 of the
     program's 17 planned pipeline jobs (:data:`PLAN_ENV`) have their products (no count for
-    jobs that are not pipeline jobs); a failure ends ``FAILED after 4.2 s: <error>``.
+    jobs that are not pipeline jobs); a failure ends ``FAILED after 4.2 s: <error>``. The
+    job's process gets ``strun``'s allocator policy (:mod:`webbflow.memory_policy`).
     """
+    map_large_allocations()  # a script job is a process of its own
     label = "[webbflow] " + job_label(smk.rule, smk.input, smk.output)
     log_path = smk.log[0] if len(smk.log) else None
     with log_to(log_path, level) as logger:
