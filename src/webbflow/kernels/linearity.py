@@ -59,39 +59,50 @@ def _linearity_kernel(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, fl
 def _linearity_row(data, gdq, coeffs, lin_dq, no_lin_corr, saturated, out, flag_out, y):
     """Row ``y`` of :func:`_linearity_kernel`: cleaned float64 coefficients of the row, then
     Horner's rule one coefficient at a time along the whole row (loops over x that the
-    compiler vectorises; the same operations per pixel as a per-pixel Horner loop)."""
+    compiler vectorises; the same operations per pixel as a per-pixel Horner loop). The
+    inner loops index 1-D row views: with the 4-D ``data[i, g, y, x]`` and 2-D
+    ``c[k, x]`` inside them the loops did not vectorise."""
     nints, ngroups, _, nx = data.shape
     ncoeffs = coeffs.shape[0]
     c = np.empty((ncoeffs, nx), dtype=np.float64)
+    has_nan = np.zeros(nx, dtype=np.bool_)
+    for k in range(ncoeffs):
+        src = coeffs[k, y]
+        ck = c[k]
+        for x in range(nx):
+            ck[x] = np.float64(src[x])
+            has_nan[x] |= np.isnan(ck[x])
+    dq_row = lin_dq[y]
+    flag_row = flag_out[y]
     for x in range(nx):
-        flagged = (lin_dq[y, x] & no_lin_corr) == no_lin_corr
-        has_nan = False
-        for k in range(ncoeffs):
-            c[k, x] = np.float64(coeffs[k, y, x])
-            if np.isnan(c[k, x]):
-                has_nan = True
+        flagged = (dq_row[x] & no_lin_corr) == no_lin_corr
         zero_lin = ncoeffs > 1 and c[1, x] == 0.0
-        if flagged or has_nan or zero_lin:
+        if flagged or has_nan[x] or zero_lin:
             for k in range(ncoeffs):
                 c[k, x] = 1.0 if k == 1 else 0.0
-        flag_out[y, x] = lin_dq[y, x]
-        if has_nan or (not flagged and zero_lin):
-            flag_out[y, x] |= no_lin_corr
+        flag_row[x] = dq_row[x]
+        if has_nan[x] or (not flagged and zero_lin):
+            flag_row[x] |= no_lin_corr
+    top = c[ncoeffs - 1]
     r = np.empty(nx, dtype=np.float64)
     acc = np.empty(nx, dtype=np.float64)
     for i in range(nints):
         for g in range(ngroups):
+            d_row = data[i, g, y]
+            q_row = gdq[i, g, y]
+            o_row = out[i, g, y]
             for x in range(nx):
-                r[x] = np.float64(data[i, g, y, x])
-                acc[x] = c[ncoeffs - 1, x]
+                r[x] = np.float64(d_row[x])
+                acc[x] = top[x]
             for k in range(ncoeffs - 2, -1, -1):
+                ck = c[k]
                 for x in range(nx):
-                    acc[x] = acc[x] * r[x] + c[k, x]
+                    acc[x] = acc[x] * r[x] + ck[x]
             for x in range(nx):
-                if (gdq[i, g, y, x] & saturated) != 0:
-                    out[i, g, y, x] = data[i, g, y, x]
+                if (q_row[x] & saturated) != 0:
+                    o_row[x] = d_row[x]
                 else:
-                    out[i, g, y, x] = np.float32(acc[x])
+                    o_row[x] = np.float32(acc[x])
 
 
 def prepare_linearity_coeffs(
