@@ -205,12 +205,12 @@ def read_plain_image(hdu: Any, fileobj: BinaryIO,
     if len(shape) == 1:  # a vector: read as one row
         if rows is not None or cols is not None or planes is not None:
             raise ValueError("windows and planes need an image of 2 or more axes")
-        layout_2d = np.empty((1, 1, shape[0]), dtype=dtype.newbyteorder("="))
+        row = np.empty((1, 1, shape[0]), dtype=dtype.newbyteorder("="))
         flat = np.zeros(1, dtype=np.int64)
         window = (slice(0, 1), slice(0, shape[0]))
-        if not _mapped_copy(fileobj, dtype, (1, shape[0]), offset, window, flat, layout_2d):
-            _read_planes(fileobj, dtype, (1, shape[0]), offset, window, flat, layout_2d)
-        return _native(layout_2d.reshape(shape), flip)
+        if not _mapped_copy(fileobj, dtype, (1, shape[0]), offset, window, flat, row):
+            _read_planes(fileobj, dtype, (1, shape[0]), offset, window, flat, row)
+        return _native(row.reshape(shape), flip)
     ny, nx = shape[-2:]
     y0, y1 = rows if rows is not None else (0, ny)
     x0, x1 = cols if cols is not None else (0, nx)

@@ -82,6 +82,10 @@ class ArraySpec:
     default: float = 0.0
 
 
+def _unreadable(path: Path, what: str, exc: BaseException) -> WebbflowError:
+    return input_error(path, f"unreadable {what}, the file may be truncated ({exc})")
+
+
 @contextlib.contextmanager
 def _read_errors(path: Path, what: str) -> Iterator[None]:
     """A read error inside the block becomes a one-line InputError (``unreadable <what>, the
@@ -91,8 +95,7 @@ def _read_errors(path: Path, what: str) -> Iterator[None]:
     except (ValueError, TypeError, OSError, IndexError) as exc:
         if isinstance(exc, WebbflowError):
             raise
-        raise input_error(path, f"unreadable {what}, the file may be truncated ({exc})"
-                          ) from None
+        raise _unreadable(path, what, exc) from None
 
 
 @contextlib.contextmanager
@@ -110,8 +113,7 @@ def read_fits(path: Path, what: str, **open_kw: Any) -> Iterator[HDUs]:
     except OSError as exc:
         raise input_error(path, f"not a readable FITS file ({exc})") from None
     except ValueError as exc:  # a header cut short
-        raise input_error(path, f"unreadable {what}, the file may be truncated ({exc})"
-                          ) from None
+        raise _unreadable(path, what, exc) from None
     if plain is not None:
         with _read_errors(path, what):
             yield plain
