@@ -61,6 +61,17 @@ def test_strun_collects_garbage_only_after_start_up(rate_file, tmp_path):
     assert light.stdout.strip() == "[]"  # the entry module imports nothing heavy first
 
 
+def test_stage1_imports_no_astropy():
+    # stage 1 reads and writes through datamodels.fitsio: importing astropy.io.fits would
+    # cost every Detector1 process 0.2-0.3 s (it imports astropy.units)
+    code = ("import sys, webbflow.stpipe.cli, webbflow.pipelines.detector1, "
+            "webbflow.pipelines.dark, webbflow.pipelines.guider, webbflow.references.read; "
+            "print(sorted(m for m in sys.modules if m.startswith('astropy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_lone_step_by_cfg_appends_alias(rate_file, tmp_path):
     (tmp_path / "add.cfg").write_text(
         'name = "add_constant"\nclass = "wf_test_steps.AddConstantStep"\nvalue = 5\n')
