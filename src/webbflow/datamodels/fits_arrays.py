@@ -30,12 +30,6 @@ from . import fitsio
 
 __all__ = ["image_data", "read_plain_image"]
 
-#: BITPIX -> file dtype (big-endian, as FITS stores it)
-_FILE_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
-#: BITPIX -> (BZERO of the unsigned convention, unsigned dtype, sign bit)
-_UNSIGNED = {16: (1 << 15, ">u2", 1 << 15), 32: (1 << 31, ">u4", 1 << 31),
-             64: (1 << 63, ">u8", 1 << 63)}
-
 
 class TruncatedError(ValueError):
     """The file ends before the image's data does."""
@@ -59,21 +53,14 @@ def _layout(hdu: Any) -> tuple[np.dtype, tuple[int, ...], int, int] | None:
             return None
         offset = int(info["datLoc"])
     header = hdu.header
-    bitpix = header.get("BITPIX")
     naxis = int(header.get("NAXIS", 0))
-    if bitpix not in _FILE_DTYPES or naxis < 1 or "BLANK" in header \
-            or header.get("BSCALE", 1) != 1 or header.get("GROUPS", False):
+    try:
+        dtype, flip = fitsio.plain_image_dtype(header)
+    except fitsio.NeedsAstropy:
         return None
     shape = tuple(int(header.get(f"NAXIS{k}", 0)) for k in range(naxis, 0, -1))
-    if min(shape) <= 0:
+    if naxis < 1 or min(shape) <= 0:
         return None
-    dtype, flip = np.dtype(_FILE_DTYPES[bitpix]), 0
-    bzero = header.get("BZERO", 0)
-    if bzero:
-        unsigned = _UNSIGNED.get(bitpix)
-        if unsigned is None or bzero != unsigned[0]:
-            return None
-        dtype, flip = np.dtype(unsigned[1]), unsigned[2]
     return dtype, shape, offset, flip
 
 

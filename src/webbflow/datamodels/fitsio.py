@@ -161,7 +161,27 @@ def _table_values(raw: np.ndarray, columns: list[_Column]) -> np.ndarray:
 
 # --------------------------------------------------------------------------------- HDUs
 _NOT_READ = object()
-_IMAGE_BITPIX = {8, 16, 32, 64, -32, -64}
+#: BITPIX -> file dtype of an image (big-endian, as FITS stores it)
+IMAGE_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+#: BITPIX -> (BZERO of the unsigned-integer convention, which is also the sign bit the
+#: stored value has flipped, and the unsigned file dtype)
+UNSIGNED = {16: (1 << 15, ">u2"), 32: (1 << 31, ">u4"), 64: (1 << 63, ">u8")}
+
+
+def plain_image_dtype(header: Header) -> tuple[np.dtype, int]:
+    """(file dtype of the values, sign bit to flip or 0) of an image header: BITPIX of
+    :data:`IMAGE_DTYPES`, no BLANK, BSCALE 1 and BZERO 0 or the unsigned convention
+    (:data:`UNSIGNED`); NeedsAstropy for anything else (scaled images, random groups)."""
+    bitpix = header.get("BITPIX")
+    if bitpix not in IMAGE_DTYPES or header.get("GROUPS") or "BLANK" in header \
+            or header.get("BSCALE", 1) != 1:
+        raise NeedsAstropy(f"image with BITPIX {bitpix} / GROUPS / BLANK / BSCALE")
+    zero = header.get("BZERO", 0)
+    if not zero:
+        return np.dtype(IMAGE_DTYPES[bitpix]), 0
+    if UNSIGNED.get(bitpix, (None,))[0] != zero:
+        raise NeedsAstropy(f"image with BZERO {zero}")
+    return np.dtype(UNSIGNED[bitpix][1]), zero
 
 
 class HDU:
@@ -236,19 +256,12 @@ def _data_size(header: Header, kind: str) -> int:
     if kind == "bintable":
         _columns(header)
         return int(header["NAXIS1"]) * int(header["NAXIS2"]) + int(header.get("PCOUNT", 0))
-    bitpix = header.get("BITPIX")
-    if bitpix not in _IMAGE_BITPIX or header.get("GROUPS") or "BLANK" in header \
-            or header.get("BSCALE", 1) != 1:
-        raise NeedsAstropy(f"image with BITPIX {bitpix} / GROUPS / BLANK / BSCALE")
-    zero = header.get("BZERO", 0)
-    if zero and (bitpix, zero) not in ((16, 1 << 15), (32, 1 << 31), (64, 1 << 63)):
-        raise NeedsAstropy(f"image with BZERO {zero}")
+    itemsize = plain_image_dtype(header)[0].itemsize
     naxis = int(header.get("NAXIS", 0))
     if naxis == 0:
         return 0
     count = math.prod(int(header[f"NAXIS{k}"]) for k in range(1, naxis + 1))
-    return abs(bitpix) // 8 * int(header.get("GCOUNT", 1)) * (int(header.get("PCOUNT", 0))
-                                                              + count)
+    return itemsize * int(header.get("GCOUNT", 1)) * (int(header.get("PCOUNT", 0)) + count)
 
 
 class HDUList(list):
@@ -321,10 +334,10 @@ def read_hdus(path: str | os.PathLike) -> HDUList:
 
 
 # ------------------------------------------------------------------------------ writing
-#: native dtype -> (BITPIX, BZERO, sign bit to flip)
-_IMAGE_TYPES = {"u1": (8, 0, 0), "i2": (16, 0, 0), "u2": (16, 1 << 15, 1 << 15),
-                "i4": (32, 0, 0), "u4": (32, 1 << 31, 1 << 31), "i8": (64, 0, 0),
-                "u8": (64, 1 << 63, 1 << 63), "f4": (-32, 0, 0), "f8": (-64, 0, 0)}
+#: native dtype (kind + size) of an image -> (BITPIX, BZERO: the sign bit to flip, or 0)
+_IMAGE_TYPES = {**{f"{np.dtype(d).kind}{np.dtype(d).itemsize}": (b, 0)
+                   for b, d in IMAGE_DTYPES.items()},
+                **{f"u{np.dtype(d).itemsize}": (b, zero) for b, (zero, d) in UNSIGNED.items()}}
 #: native dtype (kind + size) -> (TFORM code, TZERO)
 _COLUMN_TYPES = {"b1": ("L", 0), "u1": ("B", 0), "i1": ("B", -128), "i2": ("I", 0),
                  "u2": ("I", 1 << 15), "i4": ("J", 0), "u4": ("J", 1 << 31),
@@ -377,12 +390,12 @@ def _image_layout(hdu: HDU) -> tuple[list[str], np.ndarray | None, int]:
     data = hdu.data
     if data is None or (data.size == 0 and hdu.kind == "primary"):
         cards = [("BITPIX", 8), ("NAXIS", 0)]
-        data, flip, zero = None, 0, 0
+        data, zero = None, 0
     else:
         dtype = data.dtype
         if _type_key(dtype) not in _IMAGE_TYPES:
             raise NeedsAstropy(f"image of dtype {dtype}")
-        bitpix, zero, flip = _IMAGE_TYPES[_type_key(dtype)]
+        bitpix, zero = _IMAGE_TYPES[_type_key(dtype)]
         cards = [("BITPIX", bitpix), ("NAXIS", data.ndim)]
         cards += [(f"NAXIS{k}", data.shape[-k]) for k in range(1, data.ndim + 1)]
     if hdu.kind == "primary":
@@ -394,7 +407,7 @@ def _image_layout(hdu: HDU) -> tuple[list[str], np.ndarray | None, int]:
     if hdu.kind != "primary" and hdu.name:
         cards.append(("EXTNAME", hdu.name))
     images = [image for key, value in cards for image in value_cards(key, value, "")]
-    return images, data, flip
+    return images, data, zero
 
 
 def _table_layout(hdu: HDU) -> tuple[list[str], np.ndarray]:
