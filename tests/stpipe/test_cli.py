@@ -15,6 +15,7 @@ from webbflow import catalog
 from webbflow.errors import ParameterError
 from webbflow.stpipe.cli import collect_pipeline_cfgs, parse_args
 from webbflow.stpipe.config_files import read_cfg
+from webbflow.thread_policy import BLAS_THREAD_VARIABLES
 
 HERE = Path(__file__).parent
 BIN = Path(sys.executable).parent
@@ -24,7 +25,8 @@ COLS = np.arange(5, dtype=np.float32)
 
 def strun(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(HERE))
-    env.pop("STPIPE_DISABLE_CRDS_STEPPARS", None)
+    for name in ("STPIPE_DISABLE_CRDS_STEPPARS", *BLAS_THREAD_VARIABLES):
+        env.pop(name, None)
     return subprocess.run([STRUN, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -55,6 +57,7 @@ def test_strun_collects_garbage_only_after_start_up(rate_file, tmp_path):
     state = res.stdout.split("collector enabled=")[1].split()[:2]
     assert state[0] == "True"
     assert int(state[1].removeprefix("frozen=")) > 50_000  # numpy, the steps...
+    assert "blas threads=1" in res.stdout  # set before numpy's import (thread_policy)
     light = subprocess.run([sys.executable, "-c", "import sys, webbflow.console; "
                             "print(sorted({'numpy', 'astropy'} & set(sys.modules)))"],
                            capture_output=True, text=True, check=True)

@@ -88,12 +88,15 @@ def make_rate(value: float = 1.0, shape: tuple[int, int] = (4, 5)) -> ImageModel
 
 
 class GcStateStep(Step):
-    """Log the cyclic garbage collector's state when the step runs (test step)."""
+    """Log the cyclic garbage collector's state and the BLAS thread count when the step
+    runs (test step)."""
 
     class_alias = "gc_state"
 
     def process(self, model: ImageModel) -> ImageModel:
         import gc
+        import os
 
         self.log.info("collector enabled=%s frozen=%d", gc.isenabled(), gc.get_freeze_count())
+        self.log.info("blas threads=%s", os.environ.get("OPENBLAS_NUM_THREADS"))
         return model
