@@ -116,6 +116,25 @@ def test_reset_subtracts_reference_and_propagates_dq(refs):
     assert out.pixeldq[3, 4] & 1 and out.meta.cal_step.reset == "COMPLETE"
 
 
+def test_reset_never_reads_the_references_err(refs, monkeypatch):
+    # the ERR array is as big as SCI (4-D) and unused: 42 MB less to read on a MIRI frame
+    from webbflow.references import read
+
+    held = []
+
+    def spy(*args, **kwargs):
+        ref = real(*args, **kwargs)
+        held.append(ref)
+        return ref
+
+    real = read.read_reference
+    monkeypatch.setattr(read, "read_reference", spy)
+    out = ResetStep(override_reset=refs["reset"]).run(_ramp())
+    assert out.meta.cal_step.reset == "COMPLETE"
+    assert len(held) == 1 and held[0]._arrays.get("err") is None
+    assert held[0]._arrays["data"].shape == (2, 3, NY, NX)
+
+
 def test_emicorr_joint_removes_sinusoid(refs):
     ramp = _ramp(emi=5.0)
     out = EmiCorrStep(skip=False, override_emicorr=refs["emicorr"]).run(ramp)

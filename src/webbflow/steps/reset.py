@@ -20,7 +20,8 @@ class ResetStep(Step):
         ramp = ramp_input(model, self.name)
         if not str(ramp.meta.instrument.detector or "").upper().startswith("MIR"):
             return self.skip_step(ramp, "reset correction is only for MIRI data")
-        ref = load_reference(self, ramp, "reset")
+        # the reference's ERR is never used (and as big as its SCI): not read
+        ref = load_reference(self, ramp, "reset", drop=("err",))
         if ref is None:
             return self.skip_step(ramp, "no RESET reference applies (N/A)")
         data = ref.data if ref.data.ndim == 4 else ref.data[None]
