@@ -187,3 +187,21 @@ def test_dq_def_standard_bits_keep_only_defined_bits_and_leave_input():
     out = dq_from_def_table(dq, table)
     assert out.tolist() == [[1, PIXEL["DEAD"] | 1, 0, PIXEL["DEAD"]]]
     assert dq.tolist() == [[1, PIXEL["DEAD"] | 1, 2, PIXEL["DEAD"] | 4]]
+
+
+def test_dq_def_overwrite_writes_the_result_into_the_input():
+    """``overwrite``: a reader's own DQ array becomes the result (no copy); same values; an
+    input it may not write (read-only, another dtype) is copied as without it."""
+    from webbflow.datamodels.dqflags import PIXEL, dq_from_def_table
+
+    table = np.array([(0, PIXEL["DO_NOT_USE"], "DO_NOT_USE"), (1, PIXEL["DEAD"], "DEAD")],
+                     dtype=[("BIT", "i4"), ("VALUE", "u4"), ("NAME", "S20")])
+    dq = np.array([[1, PIXEL["DEAD"] | 1, 2, PIXEL["DEAD"] | 4]], dtype=np.uint32)
+    out = dq_from_def_table(dq, table, overwrite=True)
+    assert out is dq and out.tolist() == [[1, PIXEL["DEAD"] | 1, 0, PIXEL["DEAD"]]]
+    frozen = np.array([[2, 3]], dtype=np.uint32)
+    frozen.flags.writeable = False
+    assert dq_from_def_table(frozen, table, overwrite=True).tolist() == [[0, 1]]
+    wide = np.array([[2, 3]], dtype=np.int64)
+    assert dq_from_def_table(wide, table, overwrite=True).tolist() == [[0, 1]]
+    assert wide.tolist() == [[2, 3]]

@@ -82,7 +82,8 @@ def dqflags_to_mnemonics(value: int, table: dict[str, int] = PIXEL) -> set[str]:
     return {name for name, bit in table.items() if bit and value & bit}
 
 
-def dq_from_def_table(dq: np.ndarray, dq_def: np.ndarray | None) -> np.ndarray:
+def dq_from_def_table(dq: np.ndarray, dq_def: np.ndarray | None,
+                      overwrite: bool = False) -> np.ndarray:
     """Translate a reference file's DQ array to the standard bits through its DQ_DEF table.
 
     Parameters
@@ -91,8 +92,14 @@ def dq_from_def_table(dq: np.ndarray, dq_def: np.ndarray | None) -> np.ndarray:
         DQ values as stored in the reference file.
     dq_def : structured array with fields VALUE/BIT and NAME, or None
         The reference file's DQ_DEF extension; ``None`` means the bits are already standard.
+    overwrite : bool
+        The result may be written into ``dq`` itself (when it is a writable uint32 array):
+        for a caller that replaces ``dq`` by the result (a reference's DQ as read, up to
+        42 MB for a MIRI dark), which then costs no copy. Default: ``dq`` is left unchanged.
     """
-    dq = np.asarray(dq).astype(np.uint32)
+    owned = overwrite and isinstance(dq, np.ndarray) and dq.dtype == np.uint32 \
+        and dq.flags.writeable
+    dq = dq if owned else np.asarray(dq).astype(np.uint32)
     if dq_def is None or len(dq_def) == 0:
         return dq
     names = {n.upper() for n in dq_def.dtype.names}

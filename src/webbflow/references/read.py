@@ -140,7 +140,7 @@ def _standard_dq(ref: DataModel) -> None:
     if "dq" not in type(ref).arrays or ref._arrays.get("dq") is None:
         return
     dq_def: Any = ref._tables.get("dq_def") if "dq_def" in type(ref).tables else None
-    ref.dq = dq_from_def_table(ref._arrays["dq"], dq_def)
+    ref.dq = dq_from_def_table(ref._arrays["dq"], dq_def, overwrite=True)  # DQ as read
     if dq_def is not None:
         ref.dq_def = None
 
