@@ -10,7 +10,6 @@ from webbflow import workflow as wf
 from webbflow.associations import ROOT_PATTERN, read_manifest
 from webbflow.associations import program as prog
 from webbflow.errors import WebbflowError
-from webbflow.thread_policy import one_blas_thread
 
 SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 
@@ -19,12 +18,9 @@ try:
     wf.coerce_command_line(config, SCHEMA)  # nested --config values arrive as text
     wf.check_config(config, SCHEMA)
     validate(config, str(SCHEMA))  # fills the schema's defaults
-    CRDS_ENV = wf.startup(config)  # version pin, inputs, step names; exports CRDS_* variables
+    CRDS_ENV = wf.startup(config)  # version pin, inputs, step names; exports CRDS_*, BLAS
 except WebbflowError as exc:
     sys.exit(f"webbflow: {exc}")
-
-# Jobs inherit this process's environment: one BLAS thread each (webbflow.thread_policy).
-one_blas_thread()
 
 # envs/webbflow.yaml pip-installs webbflow from this checkout (pip expands ${WEBBFLOW_SRC}).
 os.environ.setdefault("WEBBFLOW_SRC", str(Path(workflow.basedir).absolute()))

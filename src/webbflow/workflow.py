@@ -28,6 +28,7 @@ import webbflow
 
 from .errors import ConfigError, ParameterError, WebbflowError
 from .memory_policy import map_large_allocations
+from .thread_policy import one_blas_thread
 
 __all__ = [
     "PIPELINE_SECTIONS",
@@ -296,7 +297,8 @@ def startup(config: dict[str, Any]) -> dict[str, str]:
     """Checks after schema validation; exports and returns the CRDS environment.
 
     The ``webbflow_version`` pin, the inputs, the step names and parameters; then the
-    :func:`crds_environment` is put into ``os.environ`` so every job inherits it.
+    :func:`crds_environment` is put into ``os.environ`` so every job inherits it, with one
+    BLAS thread per job unless the user set a count (:mod:`webbflow.thread_policy`).
     """
     check_version(config["webbflow_version"])
     uncal_paths(config)
@@ -304,6 +306,7 @@ def startup(config: dict[str, Any]) -> dict[str, str]:
     check_override_files(config)
     env = crds_environment(config)
     os.environ.update(env)
+    one_blas_thread(os.environ)
     return env
 
 

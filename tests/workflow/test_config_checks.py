@@ -142,3 +142,22 @@ def test_override_files_must_exist(config: dict, tmp_path: Path) -> None:
     dark.touch()
     config["detector1"]["steps"]["ipc"] = {"override_ipc": "N/A"}
     workflow.check_override_files(config)
+
+
+def test_startup_exports_crds_and_one_blas_thread_for_jobs(config: dict, monkeypatch) -> None:
+    # jobs inherit the Snakemake process's environment: startup() is where it is set
+    import os
+
+    from webbflow.thread_policy import BLAS_THREAD_VARIABLES
+
+    clean = {k: v for k, v in os.environ.items()
+             if k not in BLAS_THREAD_VARIABLES and not k.startswith("CRDS_")}
+    monkeypatch.setattr(os, "environ", clean)
+    env = workflow.startup(config)
+    assert clean["OPENBLAS_NUM_THREADS"] == "1"
+    assert clean["CRDS_CONTEXT"] == env["CRDS_CONTEXT"] == "jwst_9001.pmap"
+    kept = {k: v for k, v in clean.items() if k != "OPENBLAS_NUM_THREADS"}
+    kept["OMP_NUM_THREADS"] = "8"  # a user's choice stays
+    monkeypatch.setattr(os, "environ", kept)
+    workflow.startup(config)
+    assert "OPENBLAS_NUM_THREADS" not in kept and kept["OMP_NUM_THREADS"] == "8"
